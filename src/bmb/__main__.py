@@ -1,0 +1,5 @@
+"""``python -m bmb`` runs the command line."""
+
+from bmb.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""What is computed: cohorts, characterization, rates, comorbidity, stratification, prediction."""

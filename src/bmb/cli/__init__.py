@@ -1,0 +1,1 @@
+"""The ``bmb`` command: one module per command group, one error boundary."""

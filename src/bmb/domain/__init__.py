@@ -1,0 +1,1 @@
+"""The vocabulary of BMB: pure values and declarations, no I/O, no frameworks."""

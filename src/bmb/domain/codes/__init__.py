@@ -1,0 +1,1 @@
+"""Code systems and code lists (pure data)."""

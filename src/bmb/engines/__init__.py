@@ -1,0 +1,1 @@
+"""Query engines behind one narrow protocol: DuckDB (default), PostgreSQL, Spark."""

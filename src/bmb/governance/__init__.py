@@ -1,0 +1,1 @@
+"""Users, projects, permits, opt-out, the audit trail, output review and release."""

@@ -1,0 +1,1 @@
+"""Where data lives: the Iceberg catalog and tables, zones, snapshots, quarantine."""

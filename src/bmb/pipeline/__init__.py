@@ -1,0 +1,1 @@
+"""How data gets in: land, validate, pseudonymize, map, commit - idempotent and resumable."""

@@ -1,0 +1,1 @@
+"""The synthetic region: a population and its care, emitted in the real source formats."""

@@ -1,0 +1,32 @@
+"""The command line's conventions: help, version, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bmb.cli.main import run
+
+
+def test_help_lists_commands_and_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--help"]) == 0
+    assert "biomedical data lake" in capsys.readouterr().out
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    assert run(["no-such-command"]) == 2
+
+
+def test_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("bmb ")
+
+
+def test_python_dash_m_bmb_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bmb", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert "Usage" in done.stdout
