@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from bmb.domain.cdm.bmb_tables import BMB_TABLES
 from bmb.domain.cdm.model import CdmField, CdmTable
 from bmb.domain.cdm.spec import TABLES as _SPEC_TABLES
 
@@ -20,6 +21,7 @@ VOCABULARY_TABLES: tuple[str, ...] = tuple(t.name for t in _SPEC_TABLES if t.sch
 LOCAL_CONCEPT_BASE = 2_000_000_000
 
 __all__ = [
+    "BMB_TABLES",
     "CDM_TABLES",
     "CLINICAL_TABLES",
     "LOCAL_CONCEPT_BASE",
