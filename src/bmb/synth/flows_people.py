@@ -1,0 +1,207 @@
+"""Registry, exemptions, deaths and lab results as records of their layouts.
+
+The registry and the exemptions are snapshots: one file per year (month 01) listing
+every coverage spell or exemption active at some time in that year, with its end
+date once known. A reader keeps the latest version of each record key. Deaths and
+lab results are monthly, by date of death and of sampling.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bmb.domain import vocab
+from bmb.synth.flows import PersonView, Piece, split_by_month
+from bmb.synth.health import Health, load_model
+from bmb.synth.population import Providers
+from bmb.synth.region import Region
+
+Table = dict[str, np.ndarray]
+
+
+def _yearly(
+    layout: str, rows_by_year: list[tuple[int, np.ndarray]], cols_of: object
+) -> list[Piece]:
+    out: list[Piece] = []
+    for year, rows in rows_by_year:
+        cols = cols_of(rows)  # type: ignore[operator]
+        day = np.full(len(rows), np.datetime64(f"{year}-01-01"), dtype="datetime64[D]")
+        out += split_by_month(layout, day, cols, len(rows))
+    return out
+
+
+def registry_pieces(
+    people: Table, health: Health, pv: PersonView, start: np.datetime64, years: int
+) -> list[Piece]:
+    n = len(people["pid"])
+    first = health.start_of
+    stop = health.end_of
+    end = start + np.timedelta64(round(365.25 * years), "D")
+    ended = stop < end
+    reason = np.where(~np.isnat(health.death), "1", np.where(~np.isnat(people["leave"]), "2", ""))
+    del n
+
+    def cols(r: np.ndarray) -> dict[str, object]:
+        return {
+            "codice_fiscale": pv.cf[r],
+            "tipo_identificativo": pv.id_type[r],
+            "cognome": pv.surname[r],
+            "nome": pv.first[r],
+            "sesso": pv.sex_mf[r],
+            "data_nascita": pv.birth[r],
+            "comune_nascita": pv.birth_istat[r],
+            "cittadinanza": pv.citizenship[r],
+            "comune_residenza": pv.comune[r],
+            "indirizzo": pv.address[r],
+            "cap": pv.cap[r],
+            "asl": pv.asl[r],
+            "distretto": pv.district[r],
+            "cf_medico": pv.gp_cf[r],
+            "tipo_medico": pv.gp_kind[r],
+            "data_inizio_assistenza": people["entry"][r],
+            "data_fine_assistenza": np.where(ended[r], stop[r], np.datetime64("NaT")).astype(
+                "datetime64[D]"
+            ),
+            "motivo_fine": np.where(ended[r], reason[r], ""),
+        }
+
+    by_year = []
+    for y in range(years):
+        y0 = start + np.timedelta64(round(365.25 * y), "D")
+        y1 = start + np.timedelta64(round(365.25 * (y + 1)), "D")
+        rows = np.nonzero((first < y1) & (stop >= y0) & (first < stop))[0]
+        by_year.append((int(str(y0)[:4]), rows))
+    return _yearly("registry", by_year, cols)
+
+
+def exemption_pieces(
+    ex: Table, pv: PersonView, prov: Providers, start: np.datetime64, years: int, chunk: int
+) -> list[Piece]:
+    m = len(ex["person"])
+    ids = np.char.add(
+        np.char.add("E", np.char.zfill(np.full(m, chunk).astype("U4"), 4)),
+        np.char.zfill(np.arange(m).astype("U7"), 7),
+    )
+    rng = np.random.default_rng([chunk, 11])
+    doc = prov.specialist_cf[rng.integers(0, len(prov.specialist_cf), size=m)].astype("U16")
+    p = ex["person"]
+
+    def cols(r: np.ndarray) -> dict[str, object]:
+        return {
+            "id_esenzione": ids[r],
+            "codice_fiscale": pv.cf[p[r]],
+            "tipo_identificativo": pv.id_type[p[r]],
+            "codice_esenzione": ex["code"][r],
+            "diagnosi": ex["icd"][r],
+            "data_inizio": ex["begin"][r],
+            "data_fine": ex["end"][r],
+            "asl_rilascio": pv.asl[p[r]],
+            "cf_medico_certificatore": doc[r],
+        }
+
+    by_year = []
+    for y in range(years):
+        y0 = start + np.timedelta64(round(365.25 * y), "D")
+        y1 = start + np.timedelta64(round(365.25 * (y + 1)), "D")
+        active = (ex["begin"] < y1) & (np.isnat(ex["end"]) | (ex["end"] >= y0))
+        by_year.append((int(str(y0)[:4]), np.nonzero(active)[0]))
+    return _yearly("exemptions", by_year, cols)
+
+
+def death_pieces(
+    people: Table,
+    health: Health,
+    pv: PersonView,
+    stays: Table,
+    region: Region,
+    seed: int,
+    chunk: int,
+) -> tuple[list[Piece], np.ndarray]:
+    """Death records, and each death's ICD-10 underlying cause (for the truth)."""
+    rng = np.random.default_rng([seed, chunk, 12])
+    model = load_model()
+    who = np.nonzero(~np.isnat(health.death))[0]
+    m = len(who)
+    causes = vocab.death_causes()
+    by_cond: dict[str, list[str]] = {}
+    other = [c.code for c in causes if not c.condition]
+    for c in causes:
+        if c.condition:
+            by_cond.setdefault(c.condition, []).append(c.code)
+    has = ~np.isnat(health.onset[who])
+    # The underlying cause: the deadliest condition the person has, else another cause.
+    score = np.where(has, model.hr_death[None, :] + rng.random(has.shape) * 0.8, -1.0)
+    j = score.argmax(axis=1)
+    cond_names = model.names
+    cause = np.array(
+        [
+            by_cond[cond_names[jj]][rng.integers(0, len(by_cond[cond_names[jj]]))]
+            if score[i, jj] >= 0 and cond_names[jj] in by_cond
+            else other[rng.integers(0, 12)]
+            for i, jj in enumerate(j)
+        ],
+        dtype="U5",
+    )
+    # Where: in hospital when a stay ends with discharge mode 1.
+    term = stays["terminal"] & (stays["mode"] == "1")
+    hosp_of = np.full(len(people["pid"]), -1, dtype=np.int64)
+    hosp_of[stays["person"][term]] = stays["hospital"][term]
+    in_h = hosp_of[who] >= 0
+    place = np.where(in_h, "1", rng.choice(np.array(["2", "3", "4"]), size=m, p=[0.6, 0.3, 0.1]))
+    site = np.array([h.site for h in region.hospitals] + [""])[hosp_of[who]]
+    ids = np.char.add(
+        np.char.add("D", np.char.zfill(np.full(m, chunk).astype("U4"), 4)),
+        np.char.zfill(np.arange(m).astype("U7"), 7),
+    )
+    cols = {
+        "id_scheda": ids,
+        "codice_fiscale": pv.cf[who],
+        "tipo_identificativo": pv.id_type[who],
+        "data_decesso": health.death[who],
+        "ora_decesso": rng.integers(0, 1440, size=m),
+        "comune_decesso": pv.comune[who],
+        "luogo_decesso": place,
+        "codice_istituto": np.where(in_h, site, ""),
+        "causa_iniziale": cause,
+        "causa_intermedia": np.where(rng.random(m) < 0.4, "J18.9", ""),
+        "causa_terminale": np.where(rng.random(m) < 0.5, "J96.0", "I46.9"),
+        "riscontro_autoptico": np.full(m, "2"),
+    }
+    full = np.full(len(people["pid"]), "", dtype="U5")
+    full[who] = cause
+    return split_by_month("deaths", health.death[who], cols, m), full
+
+
+def lab_pieces(labs: Table, pv: PersonView, chunk: int) -> list[Piece]:
+    tests = {t.loinc: t for t in vocab.lab_tests()}
+    m = len(labs["person"])
+    p = labs["person"]
+    lo = np.array([tests[c].low for c in labs["loinc"]]) if m else np.zeros(0)
+    hi = np.array([tests[c].high for c in labs["loinc"]]) if m else np.zeros(0)
+    v = labs["value"]
+    flag = np.where(v > hi, "H", np.where(v < lo, "L", "N"))
+    ids = np.char.add(
+        np.char.add("L", np.char.zfill(np.full(m, chunk).astype("U4"), 4)),
+        np.char.zfill(np.arange(m).astype("U11"), 11),
+    )
+    cols = {
+        "id_risultato": ids,
+        "codice_fiscale": pv.cf[p],
+        "tipo_identificativo": pv.id_type[p],
+        "codice_laboratorio": np.char.add(np.char.add("0", pv.asl[p]), "0100"),
+        "data_prelievo": labs["day"],
+        "ora_prelievo": labs["minute"],
+        "codice_prestazione": labs["catalogue"],
+        "codice_loinc": labs["loinc"],
+        "descrizione": labs["description"],
+        "valore": labs["text"],
+        "unita": labs["unit"],
+        "valore_min": np.array([_num(x) for x in lo]) if m else np.zeros(0, "U1"),
+        "valore_max": np.array([_num(x) for x in hi]) if m else np.zeros(0, "U1"),
+        "flag": flag,
+    }
+    return split_by_month("labs", labs["day"], cols, m)
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
