@@ -14,6 +14,7 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from bmb import __version__
+from bmb.cli import cmd_lake, cmd_synth
 from bmb.domain.errors import BmbError
 
 app = typer.Typer(
@@ -47,6 +48,10 @@ def _root(
 ) -> None:
     global _DEBUG
     _DEBUG = debug
+
+
+cmd_lake.register(app)
+cmd_synth.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -79,8 +79,8 @@ def pharmacy(
     age = (lo - people["birth"]).astype(np.int64) / 365.25
     span = np.maximum((hi - lo).astype(np.int64), 0)
     n_cond = (~np.isnat(health.onset)).sum(axis=1)
-    k = rng.poisson(span / 365.25 * (0.45 + 0.12 * n_cond))
-    who = np.repeat(np.arange(n), k)
+    acute = rng.poisson(span / 365.25 * (0.45 + 0.12 * n_cond))
+    who = np.repeat(np.arange(n), acute)
     who_l.append(who)
     day_l.append(lo[who] + (rng.random(len(who)) * span[who]).astype("timedelta64[D]"))
     drug_l.append(
@@ -89,8 +89,8 @@ def pharmacy(
         ]
     )
     ppi = (age > 50) & (rng.random(n) < 0.06 + 0.05 * n_cond)
-    k = rng.poisson(np.where(ppi, span / 365.25 * 6, 0))
-    who = np.repeat(np.arange(n), k)
+    fills = rng.poisson(np.where(ppi, span / 365.25 * 6, 0))
+    who = np.repeat(np.arange(n), fills)
     who_l.append(who)
     day_l.append(lo[who] + (rng.random(len(who)) * span[who]).astype("timedelta64[D]"))
     drug_l.append(np.array([di[a] for a in PPI_ATC])[rng.integers(0, 2, size=len(who))])
@@ -276,7 +276,7 @@ def lab_values(
     has = ~np.isnat(health.onset[who]) & (health.onset[who] <= day[:, None])
 
     def c(name: str) -> np.ndarray:
-        return has[:, names.index(name)]
+        return np.asarray(has[:, names.index(name)])
 
     male = people["sex"][who] == 1
     z = rng.standard_normal(len(who))

@@ -148,8 +148,8 @@ def inject(
         else np.zeros(n, np.int64)
     )
     faults = []
-    for i, field, kind, reason in pending:
-        pos = i + int(shift[i])
+    for row, field, kind, reason in pending:
+        pos = row + int(shift[row])
         if kind == "duplicate":
             pos += 1
         faults.append(Fault(pos, field, kind, reason))

@@ -43,10 +43,7 @@ def _datetime(days: np.ndarray, minutes: np.ndarray) -> pa.Array:
 
 
 def _join(*parts: Any) -> pa.Array:
-    n = next(len(p) for p in parts if not isinstance(p, str))
-    arrays = [p if not isinstance(p, str) else p for p in parts]
-    del n
-    return pc.binary_join_element_wise(*arrays, "")
+    return pc.binary_join_element_wise(*parts, "")
 
 
 def _num(values: np.ndarray, decimals: int = 2) -> pa.Array:

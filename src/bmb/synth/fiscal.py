@@ -73,7 +73,7 @@ def name_codes(names: list[str], *, first: bool) -> np.ndarray:
 def check_chars(body: np.ndarray) -> np.ndarray:
     """The check character of 15-character code bodies (uint8 matrix n x 15)."""
     total = _ODD_T[body[:, 0::2]].sum(axis=1) + _EVEN_T[body[:, 1::2]].sum(axis=1)
-    return (total % 26 + ord("A")).astype(np.uint8)
+    return np.asarray((total % 26 + ord("A")).astype(np.uint8))
 
 
 def encode(

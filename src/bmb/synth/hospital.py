@@ -86,7 +86,7 @@ def _pick(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
     cum = np.cumsum(weights, axis=1)
     tot = cum[:, -1:]
     u = rng.random((len(weights), 1)) * np.where(tot > 0, tot, 1)
-    return np.minimum((cum < u).sum(axis=1), weights.shape[1] - 1)
+    return np.asarray(np.minimum((cum < u).sum(axis=1), weights.shape[1] - 1))
 
 
 def _reason_weights(
@@ -100,7 +100,7 @@ def _reason_weights(
     ok = (age[:, None] >= rs.age_min[None, :]) & (
         (rs.sex[None, :] == 0) | (rs.sex[None, :] == sex[:, None])
     )
-    return w * factor * ok
+    return np.asarray(w * factor * ok)
 
 
 def _hospital(
@@ -118,12 +118,12 @@ def _hospital(
 
 
 def _age_at(people: Table, when: np.ndarray, who: np.ndarray) -> np.ndarray:
-    return (when - people["birth"][who]).astype(np.int64) / 365.25
+    return np.asarray((when - people["birth"][who]).astype(np.int64) / 365.25)
 
 
 def _has_at(health: Health, who: np.ndarray, when: np.ndarray) -> np.ndarray:
     on = health.onset[who]
-    return ~np.isnat(on) & (on <= when[:, None])
+    return np.asarray(~np.isnat(on) & (on <= when[:, None]))
 
 
 def generate(

@@ -130,4 +130,5 @@ def to_bytes(lines: pa.Array) -> bytes:
         arr.buffers()[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4
     )
     data = arr.buffers()[2]
-    return data.to_pybytes()[offsets[0] : offsets[-1]]
+    raw: bytes = data.to_pybytes()
+    return raw[int(offsets[0]) : int(offsets[-1])]

@@ -95,7 +95,7 @@ def _people(
     region: Region,
     age_days: np.ndarray,
     sex: np.ndarray,
-    ref: np.datetime64,
+    ref: np.datetime64 | np.ndarray,
     cell: np.ndarray,
     foreign_share: float,
 ) -> Table:

@@ -165,10 +165,10 @@ def _build(raw: dict[str, Any], where: str) -> Region:
     by_name = {r["denominazione_italiana"]: r for r in comuni}
 
     known: dict[str, float] = {}
-    for cname, pop in (raw.get("comune_population") or {}).items():
+    for cname, residents in (raw.get("comune_population") or {}).items():
         if cname not in by_name:
             raise ValueError(f"comune_population: {cname!r} is not a comune of the region")
-        known[cname] = float(pop)
+        known[cname] = float(residents)
     # Spread each province's remaining population evenly over its other comuni.
     pop: dict[str, float] = {}
     for prov in provinces:
