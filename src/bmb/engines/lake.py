@@ -10,29 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bmb.domain.cdm import BMB_TABLES, CDM_TABLES, CdmTable
 from bmb.lake.paths import default_lake_dir
-from bmb.lake.schema import duckdb_type
 from bmb.lake.snapshots import LakeSnapshot
-from bmb.lake.store import Lake, table_namespace
+from bmb.lake.store import Lake
+from bmb.lake.views import attach_snapshot
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
-
-#: BMB tables a lake engine shows (the landing zone's tables are never shown).
-VISIBLE_BMB_TABLES = ("ingestion_ledger", "local_concept")
-
-
-def _empty_select(table: CdmTable) -> str:
-    cols = ", ".join(f"CAST(NULL AS {duckdb_type(f)}) AS {f.name}" for f in table.fields)
-    return f"SELECT {cols} WHERE false"
-
-
-def _files_select(table: CdmTable, files: list[str]) -> str:
-    listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    cols = ", ".join(f"CAST({f.name} AS {duckdb_type(f)}) AS {f.name}" for f in table.fields)
-    return f"SELECT {cols} FROM read_parquet([{listing}], union_by_name = true)"
 
 
 class LakeEngine:
@@ -80,44 +65,6 @@ class LakeEngine:
         self.close()
 
 
-def attach_snapshot(
-    con: duckdb.DuckDBPyConnection, lake: Lake, snapshot: LakeSnapshot, *, restricted: bool = False
-) -> None:
-    """Create the views of a lake snapshot in a DuckDB connection.
-
-    CDM tables appear under their own names in the default schema; BMB's ledger and
-    local concepts under ``bmb``. ``restricted`` adds the landing zone's quarantine for
-    stewards (schema ``landing``); analysts never get it.
-    """
-    con.execute("CREATE SCHEMA IF NOT EXISTS bmb")
-    for name, decl in CDM_TABLES.items():
-        files = lake.data_files(f"cdm.{name}", snapshot)
-        body = _files_select(decl, files) if files else _empty_select(decl)
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
-    shown = [n for n in BMB_TABLES if n in VISIBLE_BMB_TABLES]
-    if restricted:
-        con.execute("CREATE SCHEMA IF NOT EXISTS landing")
-        shown += [n for n, t in BMB_TABLES.items() if table_namespace(t) == "landing"]
-    for name in shown:
-        decl = BMB_TABLES[name]
-        ns = table_namespace(decl)
-        schema = "landing" if ns == "landing" else "bmb"
-        files = lake.data_files(f"{ns}.{name}", snapshot)
-        if name == "ingestion_ledger":
-            files = [
-                _strip(t.file.file_path)
-                for t in lake.table("bmb.ingestion_ledger").scan().plan_files()
-            ]
-        body = _files_select(decl, files) if files else _empty_select(decl)
-        if name == "ingestion_ledger":  # the ledger as of the pinned snapshot
-            body = f"{body} WHERE lake_snapshot_id <= {snapshot.lake_snapshot_id}"
-        con.execute(f"CREATE OR REPLACE VIEW {schema}.{name} AS {body}")
-
-
-def _strip(uri: str) -> str:
-    return uri[len("file://") :] if uri.startswith("file://") else uri
-
-
 def open_lake(
     path: str | Path | None = None,
     *,
@@ -126,7 +73,10 @@ def open_lake(
     threads: int | None = None,
     memory_limit: str | None = None,
 ) -> LakeEngine:
-    """Open a lake for querying at its current (or a given) lake snapshot."""
+    """Open a lake for querying at its current (or a given) lake snapshot.
+
+    ``restricted`` also shows the landing zone's quarantine (stewards only).
+    """
     import duckdb
 
     lake = Lake.open(Path(path) if path is not None else default_lake_dir())

@@ -204,6 +204,11 @@ class Lake:
         tbl = self.table(qname)
         return [_local(task.file.file_path) for task in tbl.scan(snapshot_id=sid).plan_files()]
 
+    def all_data_files(self, qname: str) -> list[str]:
+        """Live data files of a table at its own latest Iceberg snapshot (the ledger)."""
+        tbl = self.table(qname)
+        return [_local(task.file.file_path) for task in tbl.scan().plan_files()]
+
     # -- writing ----------------------------------------------------------------------
 
     @contextmanager

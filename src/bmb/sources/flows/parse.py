@@ -94,7 +94,8 @@ def parse_sql(layout: Layout, source: str = "lines") -> str:
 
     Output columns: ``line_number``, ``text``, one typed column per field (same name),
     and ``_errors``: a list of ``{field, reason, detail}`` (empty when the record is good).
-    Whole-record checks (empty, truncated, too long) come first in the list.
+    Whole-record checks (empty, truncated, too long) come first in the list. Each field
+    is cut and typed once (``_v_<field>`` text, then the typed column), then checked.
     """
     n = len(layout.fields)
     if layout.framing is Framing.FIXED:
@@ -125,7 +126,8 @@ def parse_sql(layout: Layout, source: str = "lines") -> str:
             ),
             (f"len(_parts) > {n}", "too_long", f"len(_parts) || ' fields of {n}'"),
         ]
-    values: list[str] = []
+    raw_cols: list[str] = []
+    typed_cols: list[str] = []
     errors: list[str] = []
     for cond, reason, detail in shape:
         errors.append(
@@ -133,18 +135,19 @@ def parse_sql(layout: Layout, source: str = "lines") -> str:
             f"'detail': {detail}}} END"
         )
     for i, f in enumerate(layout.fields):
-        v = f"NULLIF(trim({_raw_expr(layout, i, f)}), '')"
-        values.append(f"{v} AS _v_{f.name}")
-        for cond, reason in _checks(f, f"_v_{f.name}", _typed(f, f"_v_{f.name}")):
+        raw_cols.append(f"NULLIF(trim({_raw_expr(layout, i, f)}), '') AS _v_{f.name}")
+        typed_cols.append(f"{_typed(f, f'_v_{f.name}')} AS {f.name}")
+        for cond, reason in _checks(f, f"_v_{f.name}", f.name):
             errors.append(
                 f"CASE WHEN {cond} THEN {{'field': {_q(f.name)}, 'reason': {_q(reason)}, "
                 f"'detail': _v_{f.name}}} END"
             )
-    typed_cols = [f"{_typed(f, f'_v_{f.name}')} AS {f.name}" for f in layout.fields]
     err_list = "list_filter([" + ",\n    ".join(errors) + "], lambda x: x IS NOT NULL)"
+    names = ", ".join(f.name for f in layout.fields)
     return (
         f"WITH _pre AS ({pre}),\n"
-        f"_vals AS (SELECT *, {', '.join(values)} FROM _pre)\n"
-        f"SELECT line_number, text,\n  {', '.join(typed_cols)},\n  {err_list} AS _errors\n"
-        f"FROM _vals"
+        f"_raw AS (SELECT *, {', '.join(raw_cols)} FROM _pre),\n"
+        f"_typed AS (SELECT *, {', '.join(typed_cols)} FROM _raw)\n"
+        f"SELECT line_number, text, {names},\n  {err_list} AS _errors\n"
+        f"FROM _typed"
     )

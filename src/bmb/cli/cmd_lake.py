@@ -1,0 +1,221 @@
+"""``bmb init``, ``bmb ingest``, ``bmb sql`` and ``bmb status``: the lake's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from bmb.cli.options import JsonOption, KeyFileOption, LakeOption, lake_dir
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("ingest")(ingest)
+    app.command("sql")(sql)
+    app.command("status")(status)
+
+
+def init(
+    directory: Path = typer.Argument(None, help="Where to create the lake (default ./bmb-lake)."),
+    region: str = typer.Option("liguria", help="The region this lake serves."),
+    key_file: Path = KeyFileOption,
+    use_existing_key: bool = typer.Option(
+        False, help="Build the lake with the key already at --key-file instead of a new one."
+    ),
+) -> None:
+    """Create an empty lake: Iceberg tables of the OMOP CDM v5.4, vocabulary, comuni.
+
+    A new pseudonymization key is made outside the lake (mode 0600) unless
+    --use-existing-key is given. Keep it safe: without it nothing more can be ingested.
+
+    Example: bmb init ./bmb-lake
+    """
+    from bmb.cli.console import console
+    from bmb.lake.store import Lake
+    from bmb.pipeline.bootstrap import bootstrap
+
+    root = lake_dir(directory)
+    t0 = time.perf_counter()
+    lake, key_path = Lake.create(
+        root, region=region, key_file=key_file, use_existing_key=use_existing_key
+    )
+    snap = bootstrap(lake)
+    console.print(f"Created lake [bold]{root}[/] (id {lake.identity.lake_id}, region {region})")
+    console.print(f"Pseudonymization key: {key_path} (mode 0600, outside the lake)")
+    console.print(
+        f"Vocabulary and locations committed as {snap.label()} in {time.perf_counter() - t0:.1f} s"
+    )
+
+
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Flow files or folders holding them."),
+    lake: Path = LakeOption,
+    key_file: Path = KeyFileOption,
+    threads: int = typer.Option(0, help="DuckDB threads (0 = all cores)."),
+    memory_limit: str = typer.Option("4GB", help="DuckDB memory limit."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Ingest Italian flow files: land, validate, pseudonymize, map to OMOP, commit.
+
+    One atomic batch per flow and month. Bad records go to quarantine with their file,
+    line, field and reason; the run goes on. Files already ingested are skipped.
+
+    Example: bmb ingest region/flows --lake ./bmb-lake
+    """
+    from bmb.cli.console import console, print_table, progress_bar
+    from bmb.pipeline.ingest import ingest as run_ingest
+
+    t0 = time.perf_counter()
+    with progress_bar() as progress:
+        report = run_ingest(
+            lake_dir(lake),
+            paths,
+            key_file=key_file,
+            progress=progress,
+            threads=threads or None,
+            memory_limit=memory_limit,
+        )
+    elapsed = time.perf_counter() - t0
+    if json_out:
+        typer.echo(
+            json.dumps(
+                {
+                    "batches": [b.__dict__ for b in report.batches],
+                    "skipped": report.skipped,
+                    "unsupported": report.unsupported,
+                    "recovered": report.recovered,
+                    "seconds": elapsed,
+                },
+                indent=2,
+            )
+        )
+        return
+    if report.recovered:
+        console.print(f"Recovered from an interrupted batch: {', '.join(report.recovered)}")
+    rows = [
+        (
+            b.flow,
+            b.period,
+            b.records_in,
+            b.records_quarantined,
+            sum(b.rows_out.values()),
+            b.lake_snapshot_id,
+            f"{b.seconds:.1f}",
+        )
+        for b in report.batches
+    ]
+    if rows:
+        print_table(
+            "Batches committed",
+            ["flow", "period", "# records in", "# quarantined", "# CDM rows", "snapshot", "s"],
+            rows,
+        )
+    for path in report.skipped:
+        console.print(f"[dim]already ingested, skipped: {path}[/]")
+    for path in report.unsupported:
+        console.print(f"[yellow]not a flow file BMB reads, ignored: {path}[/]")
+    rate = report.records_in / elapsed if elapsed else 0.0
+    console.print(
+        f"{report.records_in:,} records in, {report.records_quarantined:,} quarantined, "
+        f"{len(report.batches)} batches, {elapsed:.1f} s ({rate:,.0f} records/s)"
+    )
+
+
+def sql(
+    query: str = typer.Argument(..., help="A SQL query (DuckDB dialect) over the CDM tables."),
+    lake: Path = LakeOption,
+    snapshot: int = typer.Option(None, help="Query this lake snapshot instead of the latest."),
+    out: Path = typer.Option(None, help="Write the result to .csv, .parquet or .json."),
+    limit: int = typer.Option(50, help="Rows shown on the terminal."),
+) -> None:
+    """Run a SQL query on the lake (stewards). CDM tables by name; bmb.ingestion_ledger.
+
+    Example: bmb sql "SELECT gender_concept_id, count(*) FROM person GROUP BY 1"
+    """
+    from bmb.cli.console import console, print_table
+    from bmb.engines.lake import open_lake
+
+    with open_lake(lake_dir(lake), snapshot=snapshot) as engine:
+        table = engine.query(query)
+        if out is not None:
+            _write(table, out)
+            console.print(f"{table.num_rows:,} rows written to {out} ({engine.snapshot_label})")
+            return
+        rows = table.slice(0, limit).to_pylist()
+        print_table(
+            f"{table.num_rows:,} rows - {engine.snapshot_label}",
+            table.column_names,
+            [list(r.values()) for r in rows],
+        )
+
+
+def _write(table: object, out: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    from bmb.domain.errors import UsageError
+
+    assert isinstance(table, pa.Table)
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        pcsv.write_csv(table, out)
+    elif suffix == ".parquet":
+        pq.write_table(table, out)
+    elif suffix == ".json":
+        out.write_text(json.dumps(table.to_pylist(), default=str, indent=1), encoding="utf-8")
+    else:
+        raise UsageError(f"cannot write {out}: use .csv, .parquet or .json")
+
+
+def status(
+    lake: Path = LakeOption,
+    json_out: bool = JsonOption,
+    batches: int = typer.Option(10, help="How many recent batches to show."),
+) -> None:
+    """Show the lake: tables and row counts, snapshots, the last batches, quarantine.
+
+    Example: bmb status --lake ./bmb-lake
+    """
+    from bmb.cli.console import console, print_table
+    from bmb.lake.status import lake_status
+
+    st = lake_status(lake_dir(lake), last=batches)
+    if json_out:
+        typer.echo(json.dumps(st, indent=2, default=str))
+        return
+    console.print(
+        f"Lake [bold]{st['root']}[/] id {st['lake_id']} region {st['region']}, "
+        f"{st['snapshot']['label']}"
+    )
+    print_table(
+        "CDM tables with rows",
+        ["table", "# rows", "files"],
+        [(t["table"], t["rows"], t["files"]) for t in st["tables"] if t["rows"]],
+    )
+    print_table(
+        "Last batches",
+        ["snapshot", "kind", "note", "# in", "# quarantined", "finished"],
+        [
+            (
+                b["lake_snapshot_id"],
+                b["kind"],
+                b["note"],
+                b["records_in"],
+                b["records_quarantined"],
+                b["finished_at"],
+            )
+            for b in st["batches"]
+        ],
+    )
+    if st["quarantine"]:
+        print_table(
+            "Quarantined records by reason",
+            ["reason", "# records"],
+            sorted(st["quarantine"].items(), key=lambda kv: -kv[1]),
+        )
+    sys.stdout.flush()

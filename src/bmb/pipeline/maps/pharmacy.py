@@ -1,0 +1,101 @@
+"""Flusso D community-pharmacy dispensing: drug exposures from AIC codes.
+
+D1 (who) and D2 (what) are joined on region, ASL, pharmacy, prescription and line.
+Line 99 of a prescription is its trailer (totals): a control record, counted, not a
+drug. The dispensed quantity is packs times units per pack, and the days supplied are
+packs times the defined daily doses per pack from the AIC table BMB ships.
+"""
+
+from __future__ import annotations
+
+from bmb.domain import concepts as std
+from bmb.pipeline.batch import Batch
+from bmb.pipeline.maps.common import row_id
+
+KEY = ("regione", "asl", "farmacia", "numero_ricetta", "progressivo_riga")
+_JOIN = " AND ".join(f"d1.{k} = d2.{k}" for k in KEY)
+
+
+def map_pharmacy(b: Batch) -> None:
+    has1 = "pharmacy_d1" in b.files
+    has2 = "pharmacy_d2" in b.files
+    if has1:
+        b.flag_duplicates("p_pharmacy_d1", KEY)
+    if not has2:
+        if has1:
+            b.account("pharmacy_d1")
+        return
+    b.flag_duplicates("p_pharmacy_d2", KEY)
+    if not has1:
+        b.con.execute(
+            "CREATE OR REPLACE TEMP TABLE p_pharmacy_d1 AS SELECT * FROM p_pharmacy_d2 WHERE false"
+        )
+    d1_ok = "(SELECT * FROM p_pharmacy_d1 WHERE len(_errors) = 0)"
+    b.add_error(
+        "p_pharmacy_d2",
+        f"len(_errors) = 0 AND progressivo_riga <> '99' AND NOT EXISTS (SELECT 1 FROM {d1_ok} d1 "
+        f"WHERE {_JOIN.replace('d2.', 'p_pharmacy_d2.')})",
+        None,
+        "orphan",
+        "'no valid D1 record for this line'",
+    )
+    b.add_error(
+        "p_pharmacy_d2",
+        "len(_errors) = 0 AND data_spedizione < data_prescrizione",
+        "data_spedizione",
+        "inconsistent_dates",
+        "'dispensed before prescribed'",
+    )
+    b.add_error(
+        "p_pharmacy_d2",
+        "len(_errors) = 0 AND progressivo_riga <> '99' AND (codice_prodotto IS NULL OR "
+        "codice_prodotto NOT IN (SELECT code FROM _code_map WHERE vocabulary_id = 'AIC'))",
+        "codice_prodotto",
+        "unknown_code",
+        "codice_prodotto",
+    )
+    src = (
+        f"FROM p_pharmacy_d2 d2 JOIN {d1_ok} d1 ON {_JOIN} "
+        "LEFT JOIN _code_map m ON m.vocabulary_id = 'AIC' AND m.code = d2.codice_prodotto "
+        "LEFT JOIN _aic a ON a.aic = d2.codice_prodotto "
+        "WHERE len(d2._errors) = 0 AND d2.progressivo_riga <> '99'"
+    )
+    qty = "coalesce(d2.quantita, 1)"
+    days = f"greatest(1, CAST(round({qty} * coalesce(a.ddd_per_pack, 30)) AS INTEGER))"
+    b.write(
+        "cdm.drug_exposure",
+        {
+            "drug_exposure_id": row_id(
+                "'FD'",
+                "d2.regione",
+                "d2.asl",
+                "d2.farmacia",
+                "d2.numero_ricetta",
+                "d2.progressivo_riga",
+            ),
+            "person_id": "d1.person_id",
+            "drug_concept_id": "coalesce(m.concept_id, 0)",
+            "drug_exposure_start_date": "d2.data_spedizione",
+            "drug_exposure_start_datetime": "CAST(d2.data_spedizione AS TIMESTAMP)",
+            "drug_exposure_end_date": f"d2.data_spedizione + ({days} - 1)",
+            "drug_type_concept_id": str(std.TYPE_PHARMACY_CLAIM),
+            "quantity": f"{qty} * coalesce(a.pack_units, 1)",
+            "days_supply": days,
+            "provider_id": "d1.cf_medico_provider_id",
+            "drug_source_value": "d2.codice_prodotto",
+            "drug_source_concept_id": "coalesce(m.source_concept_id, 0)",
+        },
+        src,
+    )
+    with b.step("map"):
+        b.con.execute(
+            "INSERT INTO _person_candidates SELECT person_id, sesso, data_nascita, NULL, NULL, "
+            "7, NULL FROM p_pharmacy_d1 WHERE len(_errors) = 0"
+        )
+        b.con.execute(
+            "INSERT INTO _provider_roles SELECT DISTINCT cf_medico_provider_id, 0, 'prescriber' "
+            "FROM p_pharmacy_d1 WHERE len(_errors) = 0 AND cf_medico_provider_id IS NOT NULL"
+        )
+    if has1:
+        b.account("pharmacy_d1")
+    b.account("pharmacy_d2", "progressivo_riga <> '99'")
