@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def _to_arrow(result: Any) -> pa.Table:
-    # DuckDB 1.x names it fetch_arrow_table, 2.x to_arrow_table.
-    fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+def _to_arrow(relation: Any) -> pa.Table:
+    # DuckDB 1.x names it arrow(), 2.x to_arrow_table().
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
     table: pa.Table = fetch()
     return table
 
@@ -57,7 +57,7 @@ class DuckDBEngine:
         return cls(duckdb.connect(config=config))
 
     def query(self, sql: str) -> pa.Table:
-        return _to_arrow(self.con.execute(sql))
+        return _to_arrow(self.con.sql(sql))
 
     def execute(self, sql: str) -> None:
         self.con.execute(sql)

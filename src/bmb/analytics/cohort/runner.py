@@ -1,0 +1,150 @@
+"""Run a compiled cohort on an engine and collect its rows and reports.
+
+The runner materializes each step of the plan under a run-unique prefix, reads the
+cohort rows and the rule masks, and drops what it created (unless asked to keep the
+cohort for characterization). The result records its provenance.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bmb import __version__
+from bmb.analytics.cohort.attrition import Attrition, attrition
+from bmb.analytics.cohort.compiler import compile_cohort
+from bmb.analytics.cohort.sqltext import transpile
+from bmb.domain.cohort import CohortDefinition
+from bmb.domain.provenance import Provenance
+from bmb.engines.capabilities import drop, materialize, snapshot_of
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from bmb.engines.base import Engine
+
+
+@dataclass(frozen=True, slots=True)
+class CohortResult:
+    """A generated cohort: its rows (OHDSI cohort table shape) and its reports."""
+
+    cohort_id: int
+    name: str
+    rows: pa.Table  # cohort_definition_id, subject_id, cohort_start_date, cohort_end_date
+    primary_events: int
+    qualified_events: int
+    included_events: int
+    by_event: Attrition
+    by_person: Attrition
+    censored_persons: int  # persons whose every era fell outside the censor window
+    provenance: Provenance
+    seconds: float
+    table: str | None = None  # the engine table holding the rows, if kept
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def persons(self) -> int:
+        import pyarrow.compute as pc
+
+        return int(pc.count_distinct(self.rows.column("subject_id")).as_py())
+
+    @property
+    def records(self) -> int:
+        return int(self.rows.num_rows)
+
+
+def engine_name(engine: Engine) -> str:
+    return str(getattr(engine, "label", None) or engine.dialect)
+
+
+def generate_cohort(
+    engine: Engine,
+    definition: CohortDefinition,
+    *,
+    cohort_id: int = 1,
+    keep_as: str | None = None,
+) -> CohortResult:
+    """Generate ``definition`` on ``engine``.
+
+    With ``keep_as``, the cohort rows stay in the engine under that name (a temporary
+    table with ``cohort_definition_id, subject_id, cohort_start_date,
+    cohort_end_date``) for characterization or rates; the caller drops it.
+    """
+    started = time.perf_counter()
+    prefix = f"bmb_{secrets.token_hex(4)}"
+    plan = compile_cohort(definition, prefix)
+    dialect = engine.dialect
+    created: list[str] = []
+    timings: dict[str, float] = {}
+    try:
+        for name, sql in plan.statements(dialect):
+            t0 = time.perf_counter()
+            materialize(engine, name, sql)
+            created.append(name)
+            timings[name.removeprefix(prefix + "_")] = time.perf_counter() - t0
+        cohort_sql = (
+            f"SELECT CAST({int(cohort_id)} AS BIGINT) AS cohort_definition_id, subject_id, "
+            f"cohort_start_date, cohort_end_date FROM ({plan.cohort}) C"
+        )
+        if keep_as is not None:
+            materialize(engine, keep_as, transpile(cohort_sql, dialect))
+            rows = engine.query(
+                transpile(
+                    f"SELECT * FROM {keep_as} ORDER BY subject_id, cohort_start_date", dialect
+                )
+            )
+        else:
+            rows = engine.query(
+                transpile(f"{cohort_sql} ORDER BY subject_id, cohort_start_date", dialect)
+            )
+        counts = engine.query(transpile(plan.counts, dialect)).to_pylist()[0]
+        event_masks = _masks(engine.query(transpile(plan.event_masks, dialect)))
+        person_masks = _masks(engine.query(transpile(plan.person_masks, dialect)))
+    finally:
+        for name in reversed(created):
+            drop(engine, name)
+    names = definition.rule_names
+    rows = _normalize(rows)
+    persons_out = len(set(rows.column("subject_id").to_pylist()))
+    return CohortResult(
+        cohort_id=cohort_id,
+        name=definition.name,
+        rows=rows,
+        primary_events=int(counts["primary_events"]),
+        qualified_events=int(counts["qualified_events"]),
+        included_events=int(counts["included_events"]),
+        by_event=attrition("events", event_masks, names),
+        by_person=attrition("persons", person_masks, names),
+        censored_persons=int(counts["era_persons"]) - persons_out,
+        provenance=Provenance.now(
+            snapshot_id=snapshot_of(engine), bmb_version=__version__, engine=engine_name(engine)
+        ),
+        seconds=time.perf_counter() - started,
+        table=keep_as,
+        step_seconds=timings,
+    )
+
+
+def _masks(table: pa.Table) -> dict[int, int]:
+    return {
+        int(r["inclusion_rule_mask"]): int(r["n"])
+        for r in table.to_pylist()
+        if r["inclusion_rule_mask"] is not None and r["n"]
+    }
+
+
+def _normalize(rows: pa.Table) -> pa.Table:
+    """The OHDSI cohort table's types on every engine: BIGINT ids, DATE dates."""
+    import pyarrow as pa
+
+    schema = pa.schema(
+        [
+            ("cohort_definition_id", pa.int64()),
+            ("subject_id", pa.int64()),
+            ("cohort_start_date", pa.date32()),
+            ("cohort_end_date", pa.date32()),
+        ]
+    )
+    return rows.select(schema.names).cast(schema)
