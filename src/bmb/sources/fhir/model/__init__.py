@@ -133,9 +133,11 @@ class FhirModel:
         if name == INEXACT_STRING:
             return of in STRING_FAMILY
         current: str | None = name
-        while current is not None:
+        seen: set[str] = set()
+        while current is not None and current not in seen:
             if current == of:
                 return True
+            seen.add(current)
             current = self.base(current)
         return False
 

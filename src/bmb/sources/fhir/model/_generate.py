@@ -99,8 +99,9 @@ def build() -> dict[str, Any]:
                     entry[0].append(_choice_type(of_many, json_name))
                 else:
                     elements[json_name] = [_type_name(typ), bool(is_list)]
+            base_name = None if base.__name__.startswith("FHIRAbstract") else _type_name(base)
             types[name] = {
-                "base": None if base.__name__.startswith("FHIRAbstract") else _type_name(base),
+                "base": None if base_name == name else base_name,
                 "resource": issubclass(cls, Resource),
                 "elements": elements,
             }

@@ -1,0 +1,304 @@
+"""FHIRPath to DuckDB SQL: one expression at a time, or a clear refusal.
+
+A compiled expression (:class:`Sql`) is either one item (SQL NULL meaning empty) or a
+SQL list (the collection), of JSON values or of typed values (VARCHAR, BOOLEAN,
+BIGINT, DOUBLE), with the FHIR type of its items. Navigation uses the FHIR model to
+know, before seeing data, which steps repeat, so ``name.given`` becomes the single
+JSONPath ``$.name[*].given[*]`` parsed once by DuckDB. Whatever cannot be compiled
+with exactly the reference semantics raises :class:`Declined` naming the construct;
+the view then runs on the reference path (ADR 0007).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from itertools import count
+
+from bmb.sources.fhir.fhirpath import ast
+from bmb.sources.fhir.keys import LITERAL_REFERENCE, UUID_REFERENCE
+from bmb.sources.fhir.model import INEXACT_STRING, STRING_FAMILY, FhirModel, r4
+
+_TEMPORAL = {"date", "dateTime", "instant", "time"}
+_NUMERIC = {"integer", "positiveInt", "unsignedInt", "integer64", "decimal"}
+
+
+class Declined(Exception):  # noqa: N818 - a verdict on a view, not a failure
+    """The compiler cannot express this construct exactly; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sql:
+    """A compiled expression: SQL text, list or single, JSON or typed, FHIR item type."""
+
+    sql: str
+    many: bool
+    json: bool
+    type: str | None
+    path: tuple[str, str] | None = None  # (base JSON expression, JSONPath) when foldable
+
+
+def quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def scalar_kind(fhir_type: str | None) -> str | None:
+    """The SQL type a primitive FHIR type is compared in, None for complex types."""
+    if fhir_type is None:
+        return None
+    if fhir_type in ("boolean",):
+        return "BOOLEAN"
+    if fhir_type in ("integer", "positiveInt", "unsignedInt", "integer64"):
+        return "BIGINT"
+    if fhir_type == "decimal":
+        return "DOUBLE"
+    if fhir_type in STRING_FAMILY or fhir_type in _TEMPORAL or fhir_type == INEXACT_STRING:
+        return "VARCHAR"
+    return None
+
+
+@dataclass
+class Scope:
+    """Where an expression is compiled: its focus, ``%rowIndex``, constants, the root."""
+
+    focus: Sql
+    row_index: str
+    constants: dict[str, object]
+    root: str
+    resource_type: str
+    names: count[int]
+
+
+class ExprCompiler:
+    """Compiles FHIRPath syntax trees into DuckDB expressions."""
+
+    def __init__(self, model: FhirModel | None = None) -> None:
+        self.model = model or r4()
+
+    def compile(self, expr: ast.Expr, scope: Scope) -> Sql:
+        """Compile ``expr`` evaluated on ``scope.focus``."""
+        if isinstance(expr, ast.Literal):
+            return self._literal(expr.value)
+        if isinstance(expr, ast.Empty):
+            return Sql("NULL", False, False, None)
+        if isinstance(expr, ast.Variable) and expr.name == "this":
+            return scope.focus
+        if isinstance(expr, ast.External):
+            return self._external(expr.name, scope)
+        if isinstance(expr, ast.Member):
+            return self._member(expr, scope)
+        if isinstance(expr, ast.Index):
+            return self._index(expr, scope)
+        if isinstance(expr, ast.Call):
+            return self._call(expr, scope)
+        if isinstance(expr, ast.Binary):
+            return self._binary(expr, scope)
+        if isinstance(expr, ast.Unary) and expr.op == "-":
+            value = self.typed(self.single(self.compile(expr.operand, scope), scope))
+            if scalar_kind(value.type) not in ("BIGINT", "DOUBLE"):
+                raise Declined("unary minus on a non-number")
+            return replace(value, sql=f"(-{value.sql})")
+        raise Declined(f"FHIRPath construct {type(expr).__name__}")
+
+    # -- terms ------------------------------------------------------------------------
+    def _literal(self, value: object) -> Sql:
+        if isinstance(value, bool):
+            return Sql("TRUE" if value else "FALSE", False, False, "boolean")
+        if isinstance(value, int):
+            return Sql(f"CAST({value} AS BIGINT)", False, False, "integer")
+        if isinstance(value, Decimal):
+            return Sql(f"CAST({value} AS DOUBLE)", False, False, "decimal")
+        if isinstance(value, str):
+            return Sql(quote(value), False, False, "string")
+        kind = type(value).__name__.removeprefix("FP")
+        raise Declined(f"a {kind} literal or constant (date/time precision rules)")
+
+    def _external(self, name: str, scope: Scope) -> Sql:
+        if name == "rowIndex":
+            return Sql(scope.row_index, False, False, "integer")
+        if name in ("resource", "rootResource", "context"):
+            return Sql(scope.root, False, True, scope.resource_type)
+        if name in scope.constants:
+            return self._literal(scope.constants[name])
+        raise Declined(f"%{name}")
+
+    def _member(self, expr: ast.Member, scope: Scope) -> Sql:
+        parent = scope.focus if expr.target is None else self.compile(expr.target, scope)
+        if expr.target is None and expr.name == parent.type:
+            return parent  # Patient.name: the type name at the root selects the resource
+        if not parent.json or parent.type is None:
+            raise Declined(f"navigation to {expr.name!r} from a value of unknown structure")
+        info = self.model.element(parent.type, expr.name)
+        if info is None:
+            raise Declined(f"{parent.type}.{expr.name} is not in the FHIR R4 model")
+        if info.choice:
+            raise Declined(f"choice element {parent.type}.{expr.name}[x] without ofType()")
+        if info.types[0] in ("Resource", "BackboneElement", "Element"):
+            raise Declined(f"{parent.type}.{expr.name} holds resources of any type")
+        return self.navigate(parent, info.name, info.types[0], info.is_list, scope)
+
+    def navigate(self, parent: Sql, key: str, fhir_type: str, is_list: bool, scope: Scope) -> Sql:
+        """The children called ``key`` of every item of ``parent``."""
+        step = f".{key}[*]" if is_list else f".{key}"
+        many = is_list or parent.many
+        if parent.path is not None or not parent.many:
+            base, path = parent.path if parent.path is not None else (parent.sql, "$")
+            text = path + step
+            sql = f"json_extract({base}, {quote(text)})"
+            if many:
+                sql = f"coalesce({sql}, []::JSON[])"
+            return Sql(sql, many, True, fhir_type, (base, text))
+        var = self.var(scope)
+        inner = f"json_extract({var}, {quote('$' + step)})"
+        if is_list:
+            children = f"coalesce({inner}, []::JSON[])"
+            sql = f"flatten(list_transform({parent.sql}, lambda {var}: {children}))"
+        else:
+            mapped = f"list_transform({parent.sql}, lambda {var}: {inner})"
+            sql = f"list_filter({mapped}, lambda {var}: {var} IS NOT NULL)"
+        return Sql(sql, True, True, fhir_type)
+
+    def _index(self, expr: ast.Index, scope: Scope) -> Sql:
+        target = self.compile(expr.target, scope)
+        index = self.compile(expr.index, scope)
+        if index.type != "integer" or index.json:
+            raise Declined("an index that is not an integer")
+        if not target.many:
+            return replace(
+                target, sql=f"(CASE WHEN {index.sql} = 0 THEN {target.sql} END)", path=None
+            )
+        return Sql(f"{target.sql}[{index.sql} + 1]", False, target.json, target.type)
+
+    # -- conversions ------------------------------------------------------------------
+    def var(self, scope: Scope) -> str:
+        """A fresh lambda variable name."""
+        return f"_x{next(scope.names)}"
+
+    def typed(self, value: Sql) -> Sql:
+        """Items as typed SQL values (VARCHAR, BOOLEAN, BIGINT, DOUBLE)."""
+        if not value.json:
+            return value
+        kind = scalar_kind(value.type)
+        if kind is None:
+            raise Declined(f"a {value.type or 'value of unknown type'} where a primitive is needed")
+        if value.path is not None and kind == "VARCHAR":
+            base, path = value.path
+            sql = f"json_extract_string({base}, {quote(path)})"
+            if value.many:
+                sql = f"coalesce({sql}, []::VARCHAR[])"
+        elif kind == "VARCHAR":
+            if value.many:
+                sql = f"list_transform({value.sql}, lambda _s: json_extract_string(_s, '$'))"
+            else:
+                sql = f"json_extract_string({value.sql}, '$')"
+        else:
+            sql = f"CAST({value.sql} AS {kind}{'[]' if value.many else ''})"
+        return Sql(sql, value.many, False, value.type)
+
+    def single(self, value: Sql, scope: Scope, what: str = "an operator") -> Sql:
+        """The one item an operator needs; more than one is an error at run time."""
+        if not value.many:
+            return value
+        label = f"{scope.root}->>'$.resourceType' || '/' || ({scope.root}->>'$.id')"
+        message = f"{quote(f'{what} expects a single item, got several in ')} || {label}"
+        sql = f"(CASE WHEN len({value.sql}) > 1 THEN error({message}) ELSE {value.sql}[1] END)"
+        return Sql(sql, False, value.json, value.type)
+
+    def as_list(self, value: Sql) -> Sql:
+        """Any expression as a SQL list (a single item becomes a list of zero or one)."""
+        if value.many:
+            return value
+        return Sql(
+            f"list_filter([{value.sql}], lambda _e: _e IS NOT NULL)", True, value.json, value.type
+        )
+
+    def boolean(self, value: Sql, scope: Scope, what: str) -> str:
+        """A boolean condition from a compiled expression (NULL is unknown)."""
+        value = self.typed(self.single(value, scope, what))
+        if value.type != "boolean":
+            raise Declined(f"{what} on a {value.type or 'value of unknown type'}")
+        return value.sql
+
+    # -- functions and operators --------------------------------------------------------
+    def _call(self, expr: ast.Call, scope: Scope) -> Sql:
+        from bmb.sources.fhir.sql.functions import compile_call
+
+        return compile_call(self, expr, scope)
+
+    def _binary(self, expr: ast.Binary, scope: Scope) -> Sql:
+        op = expr.op
+        if op in ("and", "or", "xor", "implies"):
+            p = self.boolean(self.compile(expr.left, scope), scope, op)
+            q = self.boolean(self.compile(expr.right, scope), scope, op)
+            sql = {
+                "and": f"({p} AND {q})",
+                "or": f"({p} OR {q})",
+                "xor": f"({p} <> {q})",
+                "implies": f"((NOT {p}) OR {q})",
+            }[op]
+            return Sql(sql, False, False, "boolean")
+        left = self.typed(self.compile(expr.left, scope))
+        right = self.typed(self.compile(expr.right, scope))
+        if op in ("=", "!="):
+            return self._equality(op, left, right, scope)
+        if op == "&":
+            a = self.single(left, scope, "&")
+            b = self.single(right, scope, "&")
+            if not {scalar_kind(a.type), scalar_kind(b.type)} <= {"VARCHAR", None}:
+                raise Declined("& on non-strings")
+            return Sql(f"(coalesce({a.sql}, '') || coalesce({b.sql}, ''))", False, False, "string")
+        a = self.single(left, scope, op)
+        b = self.single(right, scope, op)
+        ka, kb = scalar_kind(a.type), scalar_kind(b.type)
+        if a.type in _TEMPORAL or b.type in _TEMPORAL:
+            raise Declined(f"{op} on dates and times (precision rules)")
+        if op in ("<", ">", "<=", ">="):
+            if not ((ka == kb == "VARCHAR") or {ka, kb} <= {"BIGINT", "DOUBLE"}):
+                raise Declined(f"{op} between {a.type} and {b.type}")
+            return Sql(f"({a.sql} {op} {b.sql})", False, False, "boolean")
+        if op == "+" and ka == kb == "VARCHAR":
+            return Sql(f"({a.sql} || {b.sql})", False, False, "string")
+        if op in ("+", "-", "*", "/") and {ka, kb} <= {"BIGINT", "DOUBLE"}:
+            if op == "/":
+                sql = (
+                    f"(CASE WHEN {b.sql} = 0 THEN NULL ELSE CAST({a.sql} AS DOUBLE) / {b.sql} END)"
+                )
+                return Sql(sql, False, False, "decimal")
+            typ = "integer" if ka == kb == "BIGINT" else "decimal"
+            return Sql(f"({a.sql} {op} {b.sql})", False, False, typ)
+        raise Declined(f"operator {op} on {a.type} and {b.type}")
+
+    def _equality(self, op: str, left: Sql, right: Sql, scope: Scope) -> Sql:
+        ka, kb = scalar_kind(left.type), scalar_kind(right.type)
+        if left.type in _TEMPORAL or right.type in _TEMPORAL:
+            raise Declined("= on dates and times (precision rules)")
+        comparable = ka == kb or {ka, kb} <= {"BIGINT", "DOUBLE"}
+        if ka is None or kb is None or not comparable:
+            raise Declined(f"= between {left.type} and {right.type}")
+        neg = "NOT " if op == "!=" else ""
+        if not left.many and not right.many:
+            return Sql(f"({neg}({left.sql} = {right.sql}))", False, False, "boolean")
+        if ka != kb:
+            raise Declined("collection = between numbers of different types")
+        a, b = self.as_list(left).sql, self.as_list(right).sql
+        sql = f"(CASE WHEN len({a}) = 0 OR len({b}) = 0 THEN NULL ELSE {neg}({a} = {b}) END)"
+        return Sql(sql, False, False, "boolean")
+
+
+def reference_key_sql(reference_json: str, expected: str | None) -> str:
+    """SQL for getReferenceKey() on one Reference (JSON), matching :mod:`..keys` exactly."""
+    ref = f"json_extract_string({reference_json}, '$.reference')"
+    literal = f"regexp_extract({ref}, {quote(LITERAL_REFERENCE)}, ['t', 'i'])"
+    uuid_id = f"regexp_extract({ref}, {quote(UUID_REFERENCE)}, 1)"
+    declared = f"json_extract_string({reference_json}, '$.type')"
+    if expected is None:
+        return (
+            f"(CASE WHEN {literal}.i <> '' THEN {literal}.i "
+            f"WHEN {uuid_id} <> '' THEN {uuid_id} END)"
+        )
+    want = quote(expected)
+    return (
+        f"(CASE WHEN {literal}.i <> '' THEN (CASE WHEN {literal}.t = {want} THEN {literal}.i END) "
+        f"WHEN {uuid_id} <> '' AND {declared} = {want} THEN {uuid_id} END)"
+    )
