@@ -122,7 +122,9 @@ def _people(
         "foreign": foreign,
         "street": rng.integers(0, 20, size=n).astype(np.int8),
         "house": rng.integers(1, 120, size=n).astype(np.int16),
-        "education": rng.choice(6, size=n, p=[0.03, 0.15, 0.30, 0.35, 0.15, 0.02]).astype(np.int8),
+        "education": np.array([0, 1, 2, 3, 4, 9], dtype=np.int8)[
+            rng.choice(6, size=n, p=[0.03, 0.15, 0.30, 0.35, 0.15, 0.02])
+        ],
     }
 
 
