@@ -45,7 +45,8 @@ def test_fiscal_codes_validate(region_dir: tuple[Path, SynthSummary]) -> None:
             if kind == "0":
                 assert cf.is_valid(code), code
             else:
-                assert code[:3] in ("STP", "ENI") and len(code) == 16
+                assert code[:3] in ("STP", "ENI")
+                assert len(code) == 16
                 assert code[3:6] == "070"
             assert cf.is_valid(rec["cf_medico"]), rec["cf_medico"]
     assert kinds["0"] > 0.98 * sum(kinds.values())

@@ -1,0 +1,1 @@
+"""Benchmarks: BMB against its peers on the same work."""
