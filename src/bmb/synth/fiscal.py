@@ -6,7 +6,7 @@ name: the 3-letter codes of surnames and first names (``encode_lastname`` /
 ``encode_firstname``) over the small name pools. What is written here is only the
 arithmetic that follows (birth date letters, the check character, omocodia), done on
 numpy arrays; a test checks it equals ``codicefiscale.encode`` on thousands of people
-(ADR 0003).
+(ADR 0006).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each person has a latent frailty ``z ~ N(0, 1)``. A condition is present when a
 liability ``sqrt(r) z + sqrt(1 - r) e`` passes the threshold that gives the age- and
 sex-specific prevalence, so conditions cluster in frail people while each marginal
-prevalence stays exactly on target (a liability-threshold model, ADR 0005). New cases
+prevalence stays exactly on target (a liability-threshold model, ADR 0008). New cases
 each year follow the same model with incidence derived from the prevalence curve;
 each new condition raises frailty. Death and unplanned-admission risks multiply a
 baseline by age and sex with the conditions' and frailty's effects, normalized within
