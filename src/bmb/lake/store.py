@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class TableWrite:
     files: list[Path] = field(default_factory=list)
     rows: int = 0
     replace_all: bool = False  # the files are the table's complete new content
+    replace_column: str | None = None  # rows whose value in this column ...
+    replace_values: list[int] = field(default_factory=list)  # ... is one of these are replaced
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Lake:
         self.paths = paths
         self.identity = identity
         self.catalog = catalog
+        self._current: LakeSnapshot | None = None  # cached; this process is the only writer
 
     # -- creation and opening ---------------------------------------------------------
 
@@ -182,10 +186,12 @@ class Lake:
 
     def current(self) -> LakeSnapshot:
         """The latest committed lake snapshot."""
-        snaps = self.snapshots()
-        if not snaps:
-            raise BmbError(f"{self.paths.root}: the lake has no committed snapshot")
-        return snaps[-1]
+        if self._current is None:
+            snaps = self.snapshots()
+            if not snaps:
+                raise BmbError(f"{self.paths.root}: the lake has no committed snapshot")
+            self._current = snaps[-1]
+        return self._current
 
     def snapshot(self, lake_snapshot_id: int | None) -> LakeSnapshot:
         if lake_snapshot_id is None:
@@ -217,6 +223,7 @@ class Lake:
         fd = os.open(self.paths.lock, os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._current = None  # another writer may have committed meanwhile
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -247,14 +254,15 @@ class Lake:
                 continue
             tbl = self.table(w.table)
             paths = [str(p) for p in w.files]
-            if w.replace_all:
-                with tbl.transaction() as tx:
-                    tx.delete(_always_true(), snapshot_properties=props)
-                    if paths:
-                        tx.add_files(paths, snapshot_properties=props)
+            if w.replace_all or w.replace_values:
+                with warnings.catch_warnings():  # "delete matched no records" is fine here
+                    warnings.simplefilter("ignore", UserWarning)
+                    with tbl.transaction() as tx:
+                        tx.delete(_delete_filter(w), snapshot_properties=props)
+                        if paths:
+                            tx.add_files(paths, snapshot_properties=props)
             else:
                 tbl.add_files(paths, snapshot_properties=props)
-            tbl = self.table(w.table)
             snap = tbl.current_snapshot()
             assert snap is not None
             cut[w.table] = snap.snapshot_id
@@ -263,12 +271,15 @@ class Lake:
 
     def _append_ledger(self, record: BatchRecord, cut: Mapping[str, int]) -> None:
         ledger = self.table(LEDGER)
-        previous = ledger.scan(selected_fields=("lake_snapshot_id",)).to_arrow()
-        next_id = (
-            0
-            if previous.num_rows == 0
-            else int(pa.compute.max(previous["lake_snapshot_id"]).as_py()) + 1
-        )
+        if self._current is not None:
+            next_id = self._current.lake_snapshot_id + 1
+        else:
+            previous = ledger.scan(selected_fields=("lake_snapshot_id",)).to_arrow()
+            next_id = (
+                0
+                if previous.num_rows == 0
+                else int(pa.compute.max(previous["lake_snapshot_id"]).as_py()) + 1
+            )
         row = {
             "lake_snapshot_id": next_id,
             "batch_id": record.batch_id,
@@ -289,6 +300,7 @@ class Lake:
         }
         schema = arrow_schema(BMB_TABLES["ingestion_ledger"])
         ledger.append(pa.Table.from_pylist([row], schema=schema))
+        self._current = LakeSnapshot.from_row(row)
 
     def data_dir(self, qname: str, batch_id: str) -> Path:
         """Where a batch writes a table's new data files (inside the table's location)."""
@@ -298,10 +310,14 @@ class Lake:
         return base
 
 
-def _always_true() -> Any:
-    from pyiceberg.expressions import AlwaysTrue
+def _delete_filter(w: TableWrite) -> Any:
+    from pyiceberg.expressions import AlwaysTrue, In
 
-    return AlwaysTrue()
+    if w.replace_all:
+        return AlwaysTrue()
+    assert w.replace_column is not None
+    values = set(w.replace_values)
+    return In(w.replace_column, values)  # type: ignore[call-arg, arg-type]
 
 
 def _catalog(paths: LakePaths) -> SqlCatalog:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from bmb.domain.flows.layout import Identifier, Layout
 from bmb.lake.store import BatchRecord, Lake, TableWrite
@@ -71,8 +72,8 @@ class Batch:
     key: bytes
     con: duckdb.DuckDBPyConnection
     record: BatchRecord
-    files: dict[str, LandedFile] = field(default_factory=dict)  # layout name -> file
-    accounts: dict[str, FileAccount] = field(default_factory=dict)  # layout name -> counts
+    files: dict[str, list[LandedFile]] = field(default_factory=dict)  # layout -> files
+    accounts: dict[str, FileAccount] = field(default_factory=dict)  # file name -> counts
     writes: list[TableWrite] = field(default_factory=list)
     parts: Counter[str] = field(default_factory=Counter)
     bad_encoding: list[dict[str, object]] = field(default_factory=list)
@@ -94,27 +95,49 @@ class Batch:
     # -- loading ------------------------------------------------------------------------
 
     def load(self, landed: LandedFile) -> str:
-        """Parse a landed file into temp table ``p_<layout>``; return the table name."""
+        """Parse a landed file into temp table ``p_<layout>``; return the table name.
+
+        Several files of one layout (consecutive months) go into the same table, told
+        apart by ``_file`` (the file name) and ``_period`` (its month).
+        """
         layout = landed.source.layout
         table = f"p_{layout.name}"
+        name = landed.source.path.name
         with self.step("parse"):
             lines = read_lines(landed.landed)
             self.con.register("_lines", lines.table)
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS {parse_sql(layout, '_lines')}"
+            select = (
+                f"SELECT {q(name)} AS _file, {q(landed.source.period)} AS _period, "
+                f"false AS _skip, * FROM ({parse_sql(layout, '_lines')})"
             )
+            if layout.name in self.files:
+                self.con.execute(f"INSERT INTO {table} {select}")
+            else:
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
             self.con.unregister("_lines")
-        self.files[layout.name] = landed
-        account = FileAccount(
-            landed.source.path.name, landed.sha256, layout.name, landed.source.period
-        )
+        self.files.setdefault(layout.name, []).append(landed)
+        account = FileAccount(name, landed.sha256, layout.name, landed.source.period)
         account.records_in = lines.count
-        self.accounts[layout.name] = account
+        self.accounts[name] = account
         for line_no, text in lines.bad_encoding:
             self.bad_encoding.append(
                 self._reject_row(landed, line_no, None, "encoding", "not valid UTF-8", text)
             )
         return table
+
+    def load_empty(self, layout: Layout) -> None:
+        """An empty ``p_<layout>`` table with every column, for a layout the batch lacks."""
+        table = f"p_{layout.name}"
+        empty = pa.table(
+            {"line_number": pa.array([], pa.int64()), "text": pa.array([], pa.string())}
+        )
+        self.con.register("_lines", empty)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT ''::VARCHAR AS _file, "
+            f"''::VARCHAR AS _period, false AS _skip, * FROM ({parse_sql(layout, '_lines')})"
+        )
+        self.con.unregister("_lines")
+        self.pseudonymize(table, layout)
 
     def _reject_row(
         self,
@@ -151,27 +174,48 @@ class Batch:
                 f"WHERE {condition}"
             )
 
-    def flag_duplicates(self, table: str, key: tuple[str, ...]) -> None:
-        """Exact repeats of a line are duplicates; same key, other content, duplicate keys."""
+    def keep_latest(self, table: str, key: tuple[str, ...]) -> None:
+        """Snapshot flows: of the good records sharing a key, only the latest period's counts.
+
+        The registry and the exemptions arrive as yearly snapshots that repeat every
+        record still current; older versions are control records (``_skip``), not
+        errors.
+        """
+        cols = ", ".join(key)
         with self.step("validate"):
             self.con.execute(
-                f"UPDATE {table} SET _errors = list_append(_errors, "
-                "{'field': NULL::VARCHAR, 'reason': 'duplicate', 'detail': "
-                "'repeats line ' || d.first}) "
-                f"FROM (SELECT line_number, min(line_number) OVER (PARTITION BY text) AS first "
-                f"FROM {table}) d WHERE {table}.line_number = d.line_number AND "
-                "d.first < d.line_number"
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (_rn) REPLACE ("
+                "coalesce(_rn > 1, false) AS _skip) FROM (SELECT *, CASE WHEN len(_errors) = 0 "
+                "THEN row_number() OVER (PARTITION BY len(_errors) = 0, "
+                f"{cols} ORDER BY _period DESC, line_number DESC) END AS _rn FROM {table})"
+            )
+
+    def flag_duplicates(
+        self, table: str, key: tuple[str, ...], *, per_period: bool = False
+    ) -> None:
+        """Exact repeats of a line in a file are duplicates; a second good record with the
+        same key (in any file of the batch) and other content is a duplicate key."""
+        dup = "{'field': NULL::VARCHAR, 'reason': 'duplicate', 'detail': 'repeats line ' || _first}"
+        with self.step("validate"):
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (_first) REPLACE ("
+                f"CASE WHEN _first < line_number THEN list_append(_errors, {dup}) "
+                "ELSE _errors END AS _errors) FROM (SELECT *, min(line_number) OVER "
+                f"(PARTITION BY _file, text) AS _first FROM {table})"
             )
             if key:
                 cols = ", ".join(key)
-                self.con.execute(
-                    f"UPDATE {table} SET _errors = list_append(_errors, "
+                dupkey = (
                     "{'field': NULL::VARCHAR, 'reason': 'duplicate_key', "
-                    "'detail': 'same key as line ' || d.first}) "
-                    "FROM (SELECT line_number, min(line_number) OVER (PARTITION "
-                    f"BY {cols}) AS first "
-                    f"FROM {table} WHERE len(_errors) = 0) d "
-                    f"WHERE {table}.line_number = d.line_number AND d.first < d.line_number"
+                    f"'detail': 'a record with the same {cols} comes earlier'}}"
+                )
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (_rn) REPLACE ("
+                    f"CASE WHEN _rn > 1 THEN list_append(_errors, {dupkey}) "
+                    "ELSE _errors END AS _errors) FROM (SELECT *, CASE WHEN len(_errors) = 0 "
+                    "THEN row_number() OVER (PARTITION BY len(_errors) = 0, "
+                    f"{'_period, ' if per_period else ''}"
+                    f"{cols} ORDER BY _file, line_number) END AS _rn FROM {table})"
                 )
 
     def pseudonymize(self, table: str, layout: Layout) -> None:
@@ -180,19 +224,17 @@ class Batch:
         with self.step("pseudonymize"):
             if pid is not None:
                 raws = self.con.sql(f"SELECT DISTINCT {pid} FROM {table}").fetchall()
-                ids = person_ids(self.key, (r[0] for r in raws))
+                ids = person_ids(self.key, (r[0] or "" for r in raws))
                 self.con.register("_ids", ids)
-                self.con.execute(f"ALTER TABLE {table} ADD COLUMN person_id BIGINT")
+                # one rewrite of the table: a join on the identifier (hash join)
                 self.con.execute(
-                    f"UPDATE {table} SET person_id = i.person_id FROM _ids i "
-                    f"WHERE i.raw IS NOT DISTINCT FROM {table}.{pid}"
-                )
-                self.con.execute(
-                    f"UPDATE {table} SET _errors = list_append(_errors, "
-                    f"{{'field': {q(pid)}, 'reason': i.reason, 'detail': NULL::VARCHAR}}) "
-                    f"FROM _ids i WHERE i.raw IS NOT DISTINCT FROM {table}.{pid} "
-                    f"AND i.reason IS NOT NULL AND NOT list_contains("
-                    f"list_transform(_errors, lambda e: e.field), {q(pid)})"
+                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT t.* REPLACE ("
+                    f"CASE WHEN i.reason IS NOT NULL AND NOT list_contains("
+                    f"list_transform(t._errors, lambda e: e.field), {q(pid)}) "
+                    f"THEN list_append(t._errors, {{'field': {q(pid)}, 'reason': i.reason, "
+                    f"'detail': NULL::VARCHAR}}) ELSE t._errors END AS _errors), "
+                    f"i.person_id FROM {table} t LEFT JOIN _ids i "
+                    f"ON i.raw = coalesce(t.{pid}, '')"
                 )
                 self.con.execute(
                     "INSERT INTO _person_keys SELECT person_id, id_kind, pseudonym FROM _ids "
@@ -206,10 +248,9 @@ class Batch:
                 prov = provider_ids(self.key, (r[0] for r in raws))
                 self.con.register("_prov", prov)
                 col = f"{f.name}_provider_id"
-                self.con.execute(f"ALTER TABLE {table} ADD COLUMN {col} BIGINT")
                 self.con.execute(
-                    f"UPDATE {table} SET {col} = p.provider_id FROM _prov p "
-                    f"WHERE p.raw = {table}.{f.name}"
+                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT t.*, p.provider_id AS {col} "
+                    f"FROM {table} t LEFT JOIN _prov p ON p.raw = t.{f.name}"
                 )
                 self.con.execute(
                     "INSERT INTO _providers SELECT DISTINCT provider_id, "
@@ -219,12 +260,27 @@ class Batch:
 
     # -- outputs ------------------------------------------------------------------------
 
-    def write(self, qname: str, columns: dict[str, str], from_sql: str) -> int:
-        """Write CDM rows for table ``qname``; returns the number of rows."""
+    def write(
+        self,
+        qname: str,
+        columns: dict[str, str],
+        from_sql: str,
+        *,
+        replace_by: str | None = None,
+    ) -> int:
+        """Write CDM rows for table ``qname``; returns the number of rows.
+
+        ``replace_by`` names an id column: rows already in the table with one of the
+        written ids are replaced (snapshot flows re-send records with updates).
+        """
         part = f"part-{self.parts[qname]}"
         self.parts[qname] += 1
         with self.step("map"):
             w = write_query(self.con, self.lake, qname, self.batch_id, columns, from_sql, part=part)
+            if replace_by is not None and w.files:
+                ids = pq.read_table(w.files[0], columns=[replace_by]).column(0)
+                w.replace_column = replace_by
+                w.replace_values = [int(v) for v in ids.to_pylist() if v is not None]
         if w.files:
             self.writes.append(w)
             self.record.rows_out[qname.split(".", 1)[1]] = (
@@ -259,36 +315,41 @@ class Batch:
             self.writes.append(w)
 
     def account(self, layout: str, mapped_condition: str = "true") -> None:
-        """Count a layout's records: quarantined, mapped, control (good but not mapped)."""
-        table = f"p_{layout}"
-        acc = self.accounts[layout]
-        bad, mapped, control = self.con.execute(
-            f"SELECT count(*) FILTER (len(_errors) > 0), "
-            f"count(*) FILTER (len(_errors) = 0 AND ({mapped_condition})), "
-            f"count(*) FILTER (len(_errors) = 0 AND NOT ({mapped_condition})) FROM {table}"
-        ).fetchone() or (0, 0, 0)
-        enc = sum(1 for r in self.bad_encoding if r["layout"] == layout)
-        acc.quarantined = int(bad) + enc
-        acc.mapped = int(mapped)
-        acc.control = int(control)
+        """Count each file's records: quarantined, mapped, control (good, not mapped)."""
+        rows = self.con.execute(
+            f"SELECT _file, count(*) FILTER (len(_errors) > 0), "
+            f"count(*) FILTER (len(_errors) = 0 AND NOT _skip AND ({mapped_condition})), "
+            f"count(*) FILTER (len(_errors) = 0 AND (_skip OR NOT ({mapped_condition}))) "
+            f"FROM p_{layout} GROUP BY 1"
+        ).fetchall()
+        for name, bad, mapped, control in rows:
+            acc = self.accounts[str(name)]
+            enc = sum(1 for r in self.bad_encoding if r["file_name"] == name)
+            acc.quarantined = int(bad) + enc
+            acc.mapped = int(mapped)
+            acc.control = int(control)
+        for landed in self.files.get(layout, []):
+            acc = self.accounts[landed.source.path.name]
+            if acc.quarantined == 0 and acc.mapped == 0 and acc.control == 0:
+                acc.quarantined = sum(1 for r in self.bad_encoding if r["file_name"] == acc.name)
 
     def quarantine(self) -> None:
         """Write every record with an error, and every undecodable line, to quarantine."""
-        parts = []
-        for layout, landed in self.files.items():
-            parts.append(
-                f"SELECT {q(self.batch_id)} AS batch_id, "
-                f"{q(landed.source.path.name)} AS file_name, "
-                f"{q(landed.sha256)} AS file_sha256, {q(layout)} AS layout, line_number, "
-                "_errors[1].field AS field, _errors[1].reason AS reason, "
-                "to_json(_errors)::VARCHAR AS detail, text AS raw_record "
-                f"FROM p_{layout} WHERE len(_errors) > 0"
-            )
+        shas = {lf.source.path.name: lf.sha256 for files in self.files.values() for lf in files}
+        self.con.register("_shas", pa.table({"file": list(shas), "sha": list(shas.values())}))
+        parts = [
+            f"SELECT {q(self.batch_id)} AS batch_id, t._file AS file_name, "
+            f"s.sha AS file_sha256, {q(layout)} AS layout, t.line_number, "
+            "t._errors[1].field AS field, t._errors[1].reason AS reason, "
+            "to_json(t._errors)::VARCHAR AS detail, t.text AS raw_record "
+            f"FROM p_{layout} t JOIN _shas s ON s.file = t._file WHERE len(t._errors) > 0"
+            for layout in self.files
+        ]
         counts: Counter[str] = Counter()
         if parts:
             union = " UNION ALL ".join(parts)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _quarantine AS {union}")
-            for reason, n in self.con.sql(
+            for reason, n in self.con.execute(
                 "SELECT reason, count(*) FROM _quarantine GROUP BY 1"
             ).fetchall():
                 counts[str(reason)] += int(n)
@@ -307,6 +368,7 @@ class Batch:
                 )
             }
             self.write("landing.quarantine", cols, "FROM _quarantine")
+        self.con.unregister("_shas")
         if self.bad_encoding:
             self.write_table("landing.quarantine", pa.Table.from_pylist(self.bad_encoding))
             counts["encoding"] += len(self.bad_encoding)
@@ -331,7 +393,8 @@ class Batch:
                 "received_at": datetime.now(UTC).replace(tzinfo=None),
                 "batch_id": self.batch_id,
             }
-            for lf in self.files.values()
+            for files in self.files.values()
+            for lf in files
         ]
         return pa.Table.from_pylist(rows)
 

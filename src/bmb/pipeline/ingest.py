@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from bmb.domain import vocab
 from bmb.domain.errors import UsageError
+from bmb.domain.flows import FLOWS, LAYOUTS
 from bmb.domain.progress import NullProgress, Progress
 from bmb.lake.store import BatchRecord, Lake, all_tables, new_batch_id
 from bmb.lake.views import attach_snapshot, files_select
@@ -109,6 +110,39 @@ def _setup(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     )
 
 
+def group_units(
+    files: list[SourceFile], batch_bytes: int
+) -> list[tuple[str, str, list[SourceFile]]]:
+    """Batches: a flow's consecutive months together, up to ``batch_bytes`` of input.
+
+    A month is never split (its header and detail files must meet), and a batch is one
+    flow. Small flows then commit once per run instead of once per month, which keeps
+    Iceberg's per-commit cost off the records.
+    """
+    by_month: dict[tuple[str, str], list[SourceFile]] = defaultdict(list)
+    for f in files:
+        by_month[(f.flow, f.period)].append(f)
+    out: list[tuple[str, str, list[SourceFile]]] = []
+    for flow in FLOW_ORDER:
+        current: list[SourceFile] = []
+        size = 0
+        first = ""
+        for (fl, period), month in sorted(by_month.items()):
+            if fl != flow:
+                continue
+            month_size = sum(f.path.stat().st_size for f in month)
+            if current and size + month_size > batch_bytes:
+                out.append((flow, first, current))
+                current, size = [], 0
+            if not current:
+                first = period
+            current += month
+            size += month_size
+        if current:
+            out.append((flow, first, current))
+    return out
+
+
 def _landed_shas(lake: Lake) -> set[str]:
     decl = all_tables()["landing.source_file"]
     import duckdb
@@ -135,6 +169,7 @@ def ingest(
     progress: Progress | None = None,
     threads: int | None = None,
     memory_limit: str = "4GB",
+    batch_bytes: int = 256 << 20,
 ) -> IngestReport:
     """Ingest the flow files under ``paths`` into the lake at ``root``."""
     import duckdb
@@ -150,10 +185,9 @@ def ingest(
     with lake.writer_lock():
         report.recovered = lake.recover()
         landed_before = _landed_shas(lake)
-        units: dict[tuple[str, str], list[SourceFile]] = defaultdict(list)
-        for f in files:
-            units[(f.flow, f.period)].append(f)
-        order = sorted(units, key=lambda u: (FLOW_ORDER.index(u[0]), u[1]))
+        units = group_units(files, batch_bytes)
+        # Open registry coverage is observed up to the end of the latest period ingested.
+        coverage_end = _period_end(max(f.period for f in files))
         total = sum(f.path.stat().st_size for f in files)
         progress.start("ingest", total)
         config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
@@ -161,15 +195,14 @@ def ingest(
             config["threads"] = threads
         con = duckdb.connect(config=config)
         _setup(con, lake)
-        for flow, period in order:
-            unit = units[(flow, period)]
+        for flow, period, unit in units:
             shas = {f.path: sha256_of(f.path) for f in unit}
             fresh = [f for f in unit if shas[f.path] not in landed_before]
             report.skipped += [str(f.path) for f in unit if shas[f.path] in landed_before]
             if not fresh:
                 progress.advance("ingest", sum(f.path.stat().st_size for f in unit))
                 continue
-            summary = _run_batch(con, lake, key, flow, period, fresh, shas)
+            summary = _run_batch(con, lake, key, flow, period, fresh, shas, coverage_end)
             report.batches.append(summary)
             landed_before |= {shas[f.path] for f in fresh}
             progress.advance("ingest", sum(f.path.stat().st_size for f in unit))
@@ -186,6 +219,7 @@ def _run_batch(
     period: str,
     files: list[SourceFile],
     shas: dict[Path, str],
+    coverage_end: str,
 ) -> BatchSummary:
     started = datetime.now(UTC)
     record = BatchRecord(new_batch_id(), "ingest", started, note=f"{flow} {period}")
@@ -194,17 +228,21 @@ def _run_batch(
     for f in sorted(files, key=lambda s: s.layout.name):
         with b.step("land"):
             landed = land(lake.paths, f, shas[f.path])
-        table = b.load(landed)
-        b.pseudonymize(table, f.layout)
+        b.load(landed)
+    for name in b.files:
+        b.pseudonymize(f"p_{name}", LAYOUTS[name])
+    for name in FLOWS[flow]:
+        if name not in b.files:
+            b.load_empty(LAYOUTS[name])
     MAPPERS[flow](b)
     b.quarantine()
-    finalize(b, _period_end(period))
+    finalize(b, coverage_end)
     b.write_table("landing.source_file", b.landed_rows())
     b.finish_accounts()
     with b.step("commit"):
         snap = lake.commit(record, b.writes)
-    for name in [f"p_{n}" for n in b.files]:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    for name in FLOWS[flow]:
+        con.execute(f"DROP TABLE IF EXISTS p_{name}")
     con.execute(
         "INSERT INTO _known_keys SELECT DISTINCT person_id, pseudonym FROM _person_keys "
         "WHERE person_id NOT IN (SELECT person_id FROM _known_keys)"

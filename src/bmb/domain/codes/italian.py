@@ -320,7 +320,9 @@ EDUCATION: Final = Codes(
         "1": "primary school",
         "2": "lower secondary",
         "3": "upper secondary",
-        "4": "university degree",
+        "4": "short university degree",
+        "5": "university degree",
+        "6": "post-graduate",
         "9": "unknown",
     }
 )

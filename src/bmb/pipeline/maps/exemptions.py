@@ -9,7 +9,7 @@ from bmb.pipeline.maps.common import row_id
 
 def map_exemptions(b: Batch) -> None:
     t = "p_exemptions"
-    b.flag_duplicates(t, ("id_esenzione",))
+    b.flag_duplicates(t, ("id_esenzione",), per_period=True)
     b.add_error(
         t,
         "len(_errors) = 0 AND codice_esenzione NOT IN (SELECT code FROM _code_map "
@@ -25,6 +25,7 @@ def map_exemptions(b: Batch) -> None:
         "inconsistent_dates",
         "'exemption ends before it starts'",
     )
+    b.keep_latest(t, ("id_esenzione",))
     b.write(
         "cdm.observation",
         {
@@ -41,6 +42,7 @@ def map_exemptions(b: Batch) -> None:
             "qualifier_source_value": "'until ' || coalesce(CAST(r.data_fine AS VARCHAR), 'open')",
         },
         "FROM p_exemptions r LEFT JOIN _code_map m ON m.vocabulary_id = 'IT_EXEMPTION' "
-        "AND m.code = r.codice_esenzione WHERE len(r._errors) = 0",
+        "AND m.code = r.codice_esenzione WHERE len(r._errors) = 0 AND NOT r._skip",
+        replace_by="observation_id",
     )
     b.account("exemptions")

@@ -26,7 +26,7 @@ def map_labs(b: Batch) -> None:
             "measurement_concept_id": "coalesce(m.concept_id, 0)",
             "measurement_date": "r.data_prelievo",
             "measurement_datetime": "r.data_prelievo + coalesce(r.ora_prelievo, TIME '00:00')",
-            "measurement_time": "strftime(r.ora_prelievo, '%H:%M')",
+            "measurement_time": "substr(CAST(r.ora_prelievo AS VARCHAR), 1, 5)",
             "measurement_type_concept_id": str(std.TYPE_LAB),
             "value_as_number": "r.valore",
             "unit_concept_id": "coalesce(u.concept_id, 0)",

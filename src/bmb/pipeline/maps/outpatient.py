@@ -13,7 +13,7 @@ from bmb.pipeline.batch import Batch
 from bmb.pipeline.maps.common import row_id
 
 KEY = ("regione", "zona", "struttura_accettante", "numero_ricetta", "progressivo_riga")
-_JOIN = " AND ".join(f"c1.{k} = c2.{k}" for k in KEY)
+_JOIN = " AND ".join(f"c1.{k} = c2.{k}" for k in (*KEY, "_period"))
 VISIT_ID = row_id(
     "'FC'",
     "c2.regione",
@@ -25,20 +25,8 @@ VISIT_ID = row_id(
 
 
 def map_outpatient(b: Batch) -> None:
-    has1 = "outpatient_c1" in b.files
-    has2 = "outpatient_c2" in b.files
-    if has1:
-        b.flag_duplicates("p_outpatient_c1", KEY)
-    if not has2:
-        if has1:
-            b.account("outpatient_c1")
-        return
+    b.flag_duplicates("p_outpatient_c1", KEY)
     b.flag_duplicates("p_outpatient_c2", KEY)
-    if not has1:
-        b.con.execute(
-            "CREATE OR REPLACE TEMP TABLE p_outpatient_c1 AS SELECT * FROM "
-            "p_outpatient_c2 WHERE false"
-        )
     c1_ok = "(SELECT * FROM p_outpatient_c1 WHERE len(_errors) = 0)"
     b.add_error(
         "p_outpatient_c2",
@@ -136,6 +124,5 @@ def map_outpatient(b: Batch) -> None:
         b.con.execute(
             f"INSERT INTO _care_sites SELECT DISTINCT {care_site}, c1.struttura_erogante {src}"
         )
-    if has1:
-        b.account("outpatient_c1")
+    b.account("outpatient_c1")
     b.account("outpatient_c2")

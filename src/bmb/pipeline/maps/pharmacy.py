@@ -13,23 +13,12 @@ from bmb.pipeline.batch import Batch
 from bmb.pipeline.maps.common import row_id
 
 KEY = ("regione", "asl", "farmacia", "numero_ricetta", "progressivo_riga")
-_JOIN = " AND ".join(f"d1.{k} = d2.{k}" for k in KEY)
+_JOIN = " AND ".join(f"d1.{k} = d2.{k}" for k in (*KEY, "_period"))
 
 
 def map_pharmacy(b: Batch) -> None:
-    has1 = "pharmacy_d1" in b.files
-    has2 = "pharmacy_d2" in b.files
-    if has1:
-        b.flag_duplicates("p_pharmacy_d1", KEY)
-    if not has2:
-        if has1:
-            b.account("pharmacy_d1")
-        return
+    b.flag_duplicates("p_pharmacy_d1", KEY)
     b.flag_duplicates("p_pharmacy_d2", KEY)
-    if not has1:
-        b.con.execute(
-            "CREATE OR REPLACE TEMP TABLE p_pharmacy_d1 AS SELECT * FROM p_pharmacy_d2 WHERE false"
-        )
     d1_ok = "(SELECT * FROM p_pharmacy_d1 WHERE len(_errors) = 0)"
     b.add_error(
         "p_pharmacy_d2",
@@ -96,6 +85,5 @@ def map_pharmacy(b: Batch) -> None:
             "INSERT INTO _provider_roles SELECT DISTINCT cf_medico_provider_id, 0, 'prescriber' "
             "FROM p_pharmacy_d1 WHERE len(_errors) = 0 AND cf_medico_provider_id IS NOT NULL"
         )
-    if has1:
-        b.account("pharmacy_d1")
+    b.account("pharmacy_d1")
     b.account("pharmacy_d2", "progressivo_riga <> '99'")

@@ -15,7 +15,8 @@ from bmb.pipeline.maps.common import ok
 
 def map_registry(b: Batch) -> None:
     t = "p_registry"
-    b.flag_duplicates(t, ("codice_fiscale", "data_inizio_assistenza"))
+    key = ("codice_fiscale", "data_inizio_assistenza")
+    b.flag_duplicates(t, key, per_period=True)
     b.add_error(
         t,
         "len(_errors) = 0 AND data_fine_assistenza < data_inizio_assistenza",
@@ -30,6 +31,7 @@ def map_registry(b: Batch) -> None:
         "inconsistent_dates",
         "'coverage starts before birth'",
     )
+    b.keep_latest(t, key)
     with b.step("map"):
         b.con.execute(
             "INSERT INTO _person_candidates SELECT person_id, sesso, data_nascita, "

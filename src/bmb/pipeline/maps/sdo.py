@@ -46,30 +46,18 @@ def _procedure_fields() -> list[tuple[str, str, str]]:
 
 def map_sdo(b: Batch) -> None:
     a, s = "p_sdo_a", "p_sdo_b"
-    has_a = "p_sdo_a" in {f"p_{n}" for n in b.files}
-    has_b = "p_sdo_b" in {f"p_{n}" for n in b.files}
-    if has_a:
-        b.flag_duplicates(a, ("codice_istituto", "numero_sdo"))
-    if not has_b:
-        if has_a:
-            b.account("sdo_a")
-        return
+    b.flag_duplicates(a, ("codice_istituto", "numero_sdo"))
     b.flag_duplicates(s, ("codice_istituto", "numero_sdo"))
     # the patient of each stay
-    if has_a:
-        b.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _sdo_patient AS SELECT codice_istituto, numero_sdo, "
-            "person_id, data_nascita FROM p_sdo_a WHERE len(_errors) = 0"
-        )
-    else:
-        b.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _sdo_patient (codice_istituto VARCHAR, "
-            "numero_sdo VARCHAR, person_id BIGINT, data_nascita DATE)"
-        )
+    b.con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sdo_patient AS SELECT codice_istituto, numero_sdo, "
+        "_period, person_id, data_nascita FROM p_sdo_a WHERE len(_errors) = 0"
+    )
     b.add_error(
         s,
         "len(_errors) = 0 AND NOT EXISTS (SELECT 1 FROM _sdo_patient p "
-        f"WHERE p.codice_istituto = {s}.codice_istituto AND p.numero_sdo = {s}.numero_sdo)",
+        f"WHERE p.codice_istituto = {s}.codice_istituto AND p.numero_sdo = {s}.numero_sdo "
+        f"AND p._period = {s}._period)",
         None,
         "orphan",
         "'no valid section A for this SDO'",
@@ -101,7 +89,7 @@ def map_sdo(b: Batch) -> None:
         )
     src = (
         "FROM p_sdo_b b JOIN _sdo_patient p ON p.codice_istituto = b.codice_istituto "
-        "AND p.numero_sdo = b.numero_sdo WHERE len(b._errors) = 0"
+        "AND p.numero_sdo = b.numero_sdo AND p._period = b._period WHERE len(b._errors) = 0"
     )
     care_site = row_id("'HSP'", "substr(b.codice_istituto, 1, 6)")
     b.write(
@@ -211,11 +199,9 @@ def map_sdo(b: Batch) -> None:
             "INSERT INTO _care_sites SELECT DISTINCT "
             f"{care_site}, substr(b.codice_istituto, 1, 6) {src}"
         )
-        if has_a:
-            b.con.execute(
-                "INSERT INTO _person_candidates SELECT person_id, sesso, data_nascita, "
-                "comune_residenza, NULL, 5, NULL FROM p_sdo_a WHERE len(_errors) = 0"
-            )
-    if has_a:
-        b.account("sdo_a")
+        b.con.execute(
+            "INSERT INTO _person_candidates SELECT person_id, sesso, data_nascita, "
+            "comune_residenza, NULL, 5, NULL FROM p_sdo_a WHERE len(_errors) = 0"
+        )
+    b.account("sdo_a")
     b.account("sdo_b")
