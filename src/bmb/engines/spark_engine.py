@@ -26,15 +26,27 @@ class SparkEngine:
         self.snapshot_id = snapshot_id
 
     @classmethod
-    def local(cls, *, cores: int = 2, memory: str = "2g", app_name: str = "bmb") -> SparkEngine:
-        """A local-mode session (tests, one machine)."""
+    def local(
+        cls,
+        *,
+        cores: int = 2,
+        memory: str = "2g",
+        app_name: str = "bmb",
+        shuffle_partitions: int | None = None,
+    ) -> SparkEngine:
+        """A local-mode session (tests, one machine).
+
+        ``shuffle_partitions`` defaults to twice the cores; tiny test data runs fastest
+        with 1 (each partition is a task, and tasks cost more than rows there).
+        """
+        partitions = shuffle_partitions or max(2, cores * 2)
         from pyspark.sql import SparkSession
 
         session = (
             SparkSession.builder.master(f"local[{cores}]")
             .appName(app_name)
             .config("spark.driver.memory", memory)
-            .config("spark.sql.shuffle.partitions", str(max(2, cores * 2)))
+            .config("spark.sql.shuffle.partitions", str(partitions))
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")

@@ -46,8 +46,7 @@ class CohortPlan:
 
     steps: tuple[Step, ...]
     cohort: str  # subject_id, cohort_start_date, cohort_end_date (censor window applied)
-    event_masks: str  # inclusion_rule_mask, n: one row per mask over qualified events
-    person_masks: str  # the same over each person's best event (Circe's mode 1)
+    masks: str  # mode (0 events, 1 persons' best events), inclusion_rule_mask, n
     counts: str  # primary, qualified, included events and eras before the censor window
     rule_count: int
 
@@ -194,7 +193,11 @@ def compile_cohort(definition: CohortDefinition, prefix: str) -> CohortPlan:
         f"(SELECT COUNT(*) FROM {n.included}) AS included_events, "
         f"(SELECT COUNT(DISTINCT person_id) FROM {n.final}) AS era_persons"
     )
-    return CohortPlan(tuple(steps), cohort, masks[0], masks[1], counts, len(rules))
+    masks_sql = (
+        f"SELECT CAST(0 AS INTEGER) AS mode, M0.* FROM ({masks[0]}) M0 UNION ALL "
+        f"SELECT CAST(1 AS INTEGER) AS mode, M1.* FROM ({masks[1]}) M1"
+    )
+    return CohortPlan(tuple(steps), cohort, masks_sql, counts, len(rules))
 
 
 def _eras(source: str, pad: int) -> str:

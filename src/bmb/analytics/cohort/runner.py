@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bmb import __version__
 from bmb.analytics.cohort.attrition import Attrition, attrition
@@ -100,8 +100,7 @@ def generate_cohort(
                 transpile(f"{cohort_sql} ORDER BY subject_id, cohort_start_date", dialect)
             )
         counts = engine.query(transpile(plan.counts, dialect)).to_pylist()[0]
-        event_masks = _masks(engine.query(transpile(plan.event_masks, dialect)))
-        person_masks = _masks(engine.query(transpile(plan.person_masks, dialect)))
+        masks = engine.query(transpile(plan.masks, dialect)).to_pylist()
     finally:
         for name in reversed(created):
             drop(engine, name)
@@ -115,8 +114,8 @@ def generate_cohort(
         primary_events=int(counts["primary_events"]),
         qualified_events=int(counts["qualified_events"]),
         included_events=int(counts["included_events"]),
-        by_event=attrition("events", event_masks, names),
-        by_person=attrition("persons", person_masks, names),
+        by_event=attrition("events", _masks(masks, 0), names),
+        by_person=attrition("persons", _masks(masks, 1), names),
         censored_persons=int(counts["era_persons"]) - persons_out,
         provenance=Provenance.now(
             snapshot_id=snapshot_of(engine), bmb_version=__version__, engine=engine_name(engine)
@@ -127,11 +126,11 @@ def generate_cohort(
     )
 
 
-def _masks(table: pa.Table) -> dict[int, int]:
+def _masks(rows: list[dict[str, Any]], mode: int) -> dict[int, int]:
     return {
         int(r["inclusion_rule_mask"]): int(r["n"])
-        for r in table.to_pylist()
-        if r["inclusion_rule_mask"] is not None and r["n"]
+        for r in rows
+        if r["mode"] == mode and r["inclusion_rule_mask"] is not None and r["n"]
     }
 
 
