@@ -39,7 +39,7 @@ def run_compiled(compiled: CompiledView, table: pa.Table) -> pa.Table:
     con = duckdb.connect()
     try:
         con.register("_bmb_resources", table)
-        return con.sql(compiled.query("_bmb_resources")).to_arrow_table()
+        return con.sql(compiled.over_json("_bmb_resources")).to_arrow_table()
     except duckdb.Error as exc:
         raise FhirPathError(str(exc).split("\n")[0]) from None
     finally:

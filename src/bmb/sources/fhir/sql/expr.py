@@ -18,6 +18,7 @@ from itertools import count
 from bmb.sources.fhir.fhirpath import ast
 from bmb.sources.fhir.keys import LITERAL_REFERENCE, UUID_REFERENCE
 from bmb.sources.fhir.model import INEXACT_STRING, STRING_FAMILY, FhirModel, r4
+from bmb.sources.fhir.sql.schema import Field
 
 _TEMPORAL = {"date", "dateTime", "instant", "time"}
 _NUMERIC = {"integer", "positiveInt", "unsignedInt", "integer64", "decimal"}
@@ -36,6 +37,7 @@ class Sql:
     json: bool
     type: str | None
     path: tuple[str, str] | None = None  # (base JSON expression, JSONPath) when foldable
+    node: Field | None = None  # set when the items are native structs read by the schema
 
 
 def quote(text: str) -> str:
@@ -68,6 +70,15 @@ class Scope:
     root: str
     resource_type: str
     names: count[int]
+
+    def label(self) -> str:
+        """SQL naming the resource being read, for error messages."""
+        return f'({self.root}."resourceType" || \'/\' || {self.root}."id")'
+
+    def with_focus(self, focus: Sql, row_index: str | None = None) -> Scope:
+        """The same scope around another focus."""
+        index = self.row_index if row_index is None else row_index
+        return Scope(focus, index, self.constants, self.root, self.resource_type, self.names)
 
 
 class ExprCompiler:
@@ -118,7 +129,7 @@ class ExprCompiler:
         if name == "rowIndex":
             return Sql(scope.row_index, False, False, "integer")
         if name in ("resource", "rootResource", "context"):
-            return Sql(scope.root, False, True, scope.resource_type)
+            raise Declined(f"%{name} (the whole resource)")
         if name in scope.constants:
             return self._literal(scope.constants[name])
         raise Declined(f"%{name}")
@@ -127,7 +138,7 @@ class ExprCompiler:
         parent = scope.focus if expr.target is None else self.compile(expr.target, scope)
         if expr.target is None and expr.name == parent.type:
             return parent  # Patient.name: the type name at the root selects the resource
-        if not parent.json or parent.type is None:
+        if parent.node is None or parent.type is None:
             raise Declined(f"navigation to {expr.name!r} from a value of unknown structure")
         info = self.model.element(parent.type, expr.name)
         if info is None:
@@ -139,25 +150,28 @@ class ExprCompiler:
         return self.navigate(parent, info.name, info.types[0], info.is_list, scope)
 
     def navigate(self, parent: Sql, key: str, fhir_type: str, is_list: bool, scope: Scope) -> Sql:
-        """The children called ``key`` of every item of ``parent``."""
-        step = f".{key}[*]" if is_list else f".{key}"
+        """The children called ``key`` of every item of ``parent`` (a native struct)."""
+        if parent.node is None:
+            raise Declined(f"navigation to {key!r} from a value of unknown structure")
+        child = parent.node.child(key, fhir_type, is_list)
+        native = child if scalar_kind(fhir_type) is None else None
         many = is_list or parent.many
-        if parent.path is not None or not parent.many:
-            base, path = parent.path if parent.path is not None else (parent.sql, "$")
-            text = path + step
-            sql = f"json_extract({base}, {quote(text)})"
-            if many:
-                sql = f"coalesce({sql}, []::JSON[])"
-            return Sql(sql, many, True, fhir_type, (base, text))
-        var = self.var(scope)
-        inner = f"json_extract({var}, {quote('$' + step)})"
-        if is_list:
-            children = f"coalesce({inner}, []::JSON[])"
-            sql = f"flatten(list_transform({parent.sql}, lambda {var}: {children}))"
+        field = f'"{key}"'
+        if not parent.many:
+            access = f"{parent.sql}.{field}"
+            sql = f"coalesce({access}, [])" if is_list else access
         else:
-            mapped = f"list_transform({parent.sql}, lambda {var}: {inner})"
-            sql = f"list_filter({mapped}, lambda {var}: {var} IS NOT NULL)"
-        return Sql(sql, True, True, fhir_type)
+            var = self.var(scope)
+            if is_list:
+                children = f"coalesce({var}.{field}, [])"
+                sql = f"flatten(list_transform({parent.sql}, lambda {var}: {children}))"
+            else:
+                mapped = f"list_transform({parent.sql}, lambda {var}: {var}.{field})"
+                sql = f"list_filter({mapped}, lambda {var}: {var} IS NOT NULL)"
+        if is_list and native is None:
+            var = self.var(scope)
+            sql = f"list_filter({sql}, lambda {var}: {var} IS NOT NULL)"
+        return Sql(sql, many, False, fhir_type, None, native)
 
     def _index(self, expr: ast.Index, scope: Scope) -> Sql:
         target = self.compile(expr.target, scope)
@@ -168,7 +182,9 @@ class ExprCompiler:
             return replace(
                 target, sql=f"(CASE WHEN {index.sql} = 0 THEN {target.sql} END)", path=None
             )
-        return Sql(f"{target.sql}[{index.sql} + 1]", False, target.json, target.type)
+        return Sql(
+            f"{target.sql}[{index.sql} + 1]", False, target.json, target.type, node=target.node
+        )
 
     # -- conversions ------------------------------------------------------------------
     def var(self, scope: Scope) -> str:
@@ -178,6 +194,8 @@ class ExprCompiler:
     def typed(self, value: Sql) -> Sql:
         """Items as typed SQL values (VARCHAR, BOOLEAN, BIGINT, DOUBLE)."""
         if not value.json:
+            if value.node is not None:
+                raise Declined(f"a whole {value.type} where a primitive value is needed")
             return value
         kind = scalar_kind(value.type)
         if kind is None:
@@ -200,8 +218,7 @@ class ExprCompiler:
         """The one item an operator needs; more than one is an error at run time."""
         if not value.many:
             return value
-        label = f"{scope.root}->>'$.resourceType' || '/' || ({scope.root}->>'$.id')"
-        message = f"{quote(f'{what} expects a single item, got several in ')} || {label}"
+        message = f"{quote(f'{what} expects a single item, got several in ')} || {scope.label()}"
         sql = f"(CASE WHEN len({value.sql}) > 1 THEN error({message}) ELSE {value.sql}[1] END)"
         return Sql(sql, False, value.json, value.type)
 
@@ -209,9 +226,8 @@ class ExprCompiler:
         """Any expression as a SQL list (a single item becomes a list of zero or one)."""
         if value.many:
             return value
-        return Sql(
-            f"list_filter([{value.sql}], lambda _e: _e IS NOT NULL)", True, value.json, value.type
-        )
+        sql = f"list_filter([{value.sql}], lambda _e: _e IS NOT NULL)"
+        return Sql(sql, True, value.json, value.type, node=value.node)
 
     def boolean(self, value: Sql, scope: Scope, what: str) -> str:
         """A boolean condition from a compiled expression (NULL is unknown)."""
@@ -286,12 +302,12 @@ class ExprCompiler:
         return Sql(sql, False, False, "boolean")
 
 
-def reference_key_sql(reference_json: str, expected: str | None) -> str:
-    """SQL for getReferenceKey() on one Reference (JSON), matching :mod:`..keys` exactly."""
-    ref = f"json_extract_string({reference_json}, '$.reference')"
+def reference_key_sql(reference: str, expected: str | None) -> str:
+    """SQL for getReferenceKey() on one Reference struct, matching :mod:`..keys` exactly."""
+    ref = f'{reference}."reference"'
     literal = f"regexp_extract({ref}, {quote(LITERAL_REFERENCE)}, ['t', 'i'])"
     uuid_id = f"regexp_extract({ref}, {quote(UUID_REFERENCE)}, 1)"
-    declared = f"json_extract_string({reference_json}, '$.type')"
+    declared = f'{reference}."type"'
     if expected is None:
         return (
             f"(CASE WHEN {literal}.i <> '' THEN {literal}.i "

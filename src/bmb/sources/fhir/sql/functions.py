@@ -58,9 +58,8 @@ def _const_str(arg: ast.Expr, scope: Scope) -> str:
 
 def _item_scope(c: ExprCompiler, items: Sql, scope: Scope) -> tuple[str, Scope]:
     var = c.var(scope)
-    item = Sql(var, False, items.json, items.type)
-    return var, Scope(item, scope.row_index, scope.constants, scope.root, scope.resource_type,
-                      scope.names)  # fmt: skip
+    item = Sql(var, False, items.json, items.type, node=items.node)
+    return var, scope.with_focus(item)  # fmt: skip
 
 
 def _where(c: ExprCompiler, target: Sql, crit: ast.Expr, scope: Scope) -> Sql:
@@ -68,11 +67,11 @@ def _where(c: ExprCompiler, target: Sql, crit: ast.Expr, scope: Scope) -> Sql:
     cond = c.boolean(c.compile(crit, inner), inner, "where()")
     if target.many:
         sql = f"list_filter({target.sql}, lambda {var}: coalesce({cond}, FALSE))"
-        return Sql(sql, True, target.json, target.type)
+        return Sql(sql, True, target.json, target.type, node=target.node)
     # A single item: bind it once with a one-element list so the criteria sees it by name.
     keep = f"{var} IS NOT NULL AND coalesce({cond}, FALSE)"
     sql = f"list_filter([{target.sql}], lambda {var}: {keep})[1]"
-    return Sql(sql, False, target.json, target.type)
+    return Sql(sql, False, target.json, target.type, node=target.node)
 
 
 def _exists(target: Sql) -> Sql:
@@ -100,7 +99,7 @@ def _of_type(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
     if isinstance(target_expr, ast.Member):
         parent = scope.focus if target_expr.target is None else c.compile(target_expr.target, scope)
         info = (
-            c.model.element(parent.type, target_expr.name) if parent.json and parent.type else None
+            c.model.element(parent.type, target_expr.name) if parent.node and parent.type else None
         )
         if info is not None and info.choice:
             matches = [(k, t) for k, t in info.json_keys() if c.model.is_subtype(t, wanted)]
@@ -137,8 +136,10 @@ def _reference_key(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
     if expr.args and expected is None:
         raise Declined("getReferenceKey() with a computed type")
     target = _focus(c, expr, scope)
-    if not target.json or target.type != "Reference":
+    if target.node is None or target.type != "Reference":
         raise Declined("getReferenceKey() on something that is not a Reference")
+    target.node.child("reference", "string", False)
+    target.node.child("type", "uri", False)
     if not target.many:
         return Sql(reference_key_sql(target.sql, expected), False, False, "id")
     var = c.var(scope)
@@ -178,7 +179,7 @@ def compile_call(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
         target = _focus(c, expr, scope)
         if target.sql != scope.root:
             raise Declined("getResourceKey() away from the resource root")
-        return Sql(f"json_extract_string({scope.root}, '$.id')", False, False, "id")
+        return Sql(f'{scope.root}."id"', False, False, "id")
     target = _focus(c, expr, scope)
     if name == "where":
         _arity(expr, 1, 1)
@@ -213,17 +214,18 @@ def compile_call(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
         var, inner = _item_scope(c, items, scope)
         result = c.as_list(c.compile(expr.args[0], inner))
         sql = f"flatten(list_transform({items.sql}, lambda {var}: {result.sql}))"
-        return Sql(sql, True, result.json, result.type)
+        return Sql(sql, True, result.json, result.type, node=result.node)
     if name == "extension":
         _arity(expr, 1, 1)
         url = _const_str(expr.args[0], scope)
-        if not target.json or target.type is None:
+        if target.node is None or target.type is None:
             raise Declined("extension() on a value of unknown structure")
         exts = c.navigate(target, "extension", "Extension", True, scope)
+        assert exts.node is not None
+        exts.node.child("url", "uri", False)
         var = c.var(scope)
-        match = f"json_extract_string({var}, '$.url') = {quote(url)}"
-        sql = f"list_filter({exts.sql}, lambda {var}: {match})"
-        return Sql(sql, True, True, "Extension")
+        sql = f'list_filter({exts.sql}, lambda {var}: {var}."url" = {quote(url)})'
+        return Sql(sql, True, False, "Extension", node=exts.node)
     return _subset(c, expr, target, scope)
 
 
@@ -233,18 +235,20 @@ def _subset(c: ExprCompiler, expr: ast.Call, target: Sql, scope: Scope) -> Sql:
         _arity(expr, 0, 0)
         if not target.many:
             return target
-        return _first_path(target) or Sql(f"{target.sql}[1]", False, target.json, target.type)
+        return _first_path(target) or Sql(
+            f"{target.sql}[1]", False, target.json, target.type, node=target.node
+        )
     if not target.many:
         target = c.as_list(target)
     if name == "last":
         _arity(expr, 0, 0)
-        return Sql(f"{target.sql}[-1]", False, target.json, target.type)
+        return Sql(f"{target.sql}[-1]", False, target.json, target.type, node=target.node)
     if name == "tail":
         _arity(expr, 0, 0)
-        return Sql(f"{target.sql}[2:]", True, target.json, target.type)
+        return Sql(f"{target.sql}[2:]", True, target.json, target.type, node=target.node)
     if name in ("skip", "take"):
         _arity(expr, 1, 1)
         n = max(0, _const_int(c, expr.args[0], scope))
         sql = f"{target.sql}[{n + 1}:]" if name == "skip" else f"{target.sql}[:{n}]"
-        return Sql(sql, True, target.json, target.type)
+        return Sql(sql, True, target.json, target.type, node=target.node)
     raise Declined(f"function {name}()")

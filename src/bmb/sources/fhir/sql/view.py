@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from itertools import count
 
 from bmb.sources.fhir.column_types import column_fhir_types, sql_type
+from bmb.sources.fhir.sql import schema as schema_
 from bmb.sources.fhir.sql.expr import Declined, ExprCompiler, Scope, Sql, quote, scalar_kind
 from bmb.sources.fhir.viewdef import Column, Select, ViewDefinition
 
-ROOT = "r"
+ROOT = "_p"
 
 
 @dataclass
@@ -32,15 +33,32 @@ class _Rows:
 
 @dataclass(frozen=True, slots=True)
 class CompiledView:
-    """A view as SQL over ``{source}``, a relation with one JSON column ``r``."""
+    """A view as SQL over ``{source}``, a relation with the struct column ``_p``."""
 
     view: ViewDefinition
     sql: str
     types: dict[str, str | None]
+    schema: schema_.Field
 
     def query(self, source: str) -> str:
-        """The query reading resources from ``source`` (a table name or subquery)."""
+        """The query reading resources from ``source`` (a subquery giving ``_p``)."""
         return self.sql.replace("{source}", source)
+
+    def over_files(self, paths: list[str]) -> str:
+        """The query over NDJSON files (plain or .gz), parsed once into the view's struct."""
+        files = "[" + ", ".join(quote(p) for p in paths) + "]"
+        columns = schema_.read_json_columns(self.schema)
+        source = (
+            f"(SELECT {schema_.pack_columns(self.schema)} AS {ROOT} FROM read_json({files}, "
+            f"format='newline_delimited', columns={columns}))"
+        )
+        return self.query(source)
+
+    def over_json(self, relation: str, column: str = "r") -> str:
+        """The query over a relation whose ``column`` holds one resource as JSON text."""
+        spec = quote(schema_.transform(self.schema))
+        source = f"(SELECT json_transform({column}, {spec}) AS {ROOT} FROM {relation})"
+        return self.query(source)
 
 
 class ViewCompiler:
@@ -52,6 +70,7 @@ class ViewCompiler:
         self.types = column_fhir_types(view)
         self.names: count[int] = count(1)
         self.constants = {c.name: c.value for c in view.constants}
+        self.schema = schema_.root(view.resource)
 
     def _scope(self, focus: Sql, row_index: str) -> Scope:
         return Scope(focus, row_index, self.constants, ROOT, self.view.resource, self.names)
@@ -94,9 +113,8 @@ class ViewCompiler:
             return self.inner(sel, scope, names)
         foci = self.exprs.as_list(self.exprs.compile(sel.exprs[0], scope))
         var, index = f"_f{next(self.names)}", f"_i{next(self.names)}"
-        inner_scope = self._scope(
-            Sql(var, False, foci.json, foci.type), f"CAST({index} - 1 AS BIGINT)"
-        )
+        focus = Sql(var, False, foci.json, foci.type, None, foci.node)
+        inner_scope = self._scope(focus, f"CAST({index} - 1 AS BIGINT)")
         rows = self.as_list(self.inner(sel, inner_scope, names))
         sql = f"flatten(list_transform({foci.sql}, lambda {var}, {index}: {rows}))"
         if sel.iterate == "forEachOrNull":
@@ -145,10 +163,10 @@ class ViewCompiler:
 
     # -- the query ----------------------------------------------------------------------
     def compile(self) -> CompiledView:
-        root = Sql(ROOT, False, True, self.view.resource, None)
+        root = Sql(ROOT, False, False, self.view.resource, None, self.schema)
         scope = self._scope(root, "CAST(0 AS BIGINT)")
         rows = self.inner(self.view.root, scope, [c.name for c in self.view.columns])
-        filters = [f"json_extract_string({ROOT}, '$.resourceType') = {quote(self.view.resource)}"]
+        filters = [f'{ROOT}."resourceType" = {quote(self.view.resource)}']
         for where in self.view.where:
             cond = self.exprs.boolean(self.exprs.compile(where.expr, scope), scope, where.location)
             filters.append(f"coalesce({cond}, FALSE)")
@@ -169,7 +187,7 @@ class ViewCompiler:
                 f"SELECT {outer} FROM (SELECT {', '.join(inner_cols)} "
                 f"FROM {{source}} WHERE {where_sql})"
             )
-        return CompiledView(self.view, sql, self.types)
+        return CompiledView(self.view, sql, self.types, self.schema)
 
 
 def compile_view(view: ViewDefinition) -> CompiledView:
