@@ -138,7 +138,10 @@ class CohortDefinition:
     def __post_init__(self) -> None:
         for attr in ("concept_sets", "inclusion_rules", "censoring"):
             object.__setattr__(self, attr, tuple(getattr(self, attr)))
-        object.__setattr__(self, "qualified_limit", Limit(self.qualified_limit))
+        # The qualified limit only acts on additional criteria; without them it is
+        # meaningless, so it is normalized (two equal cohorts compare equal).
+        qualified = Limit(self.qualified_limit) if self.additional is not None else Limit.FIRST
+        object.__setattr__(self, "qualified_limit", qualified)
         object.__setattr__(self, "expression_limit", Limit(self.expression_limit))
         if self.era_pad < 0:
             raise CohortDefinitionError(f"era pad must be zero or more days, not {self.era_pad}")
