@@ -98,19 +98,26 @@ def _duck_error(exc: duckdb.Error) -> FhirPathError:
 
 
 # -- the compiled path -------------------------------------------------------------------
+class _MixedTypes(Exception):  # noqa: N818 - a signal to the runner, never shown
+    """The typed reader met a record of another shape: rerun with the lenient reader."""
+
+
 def _compiled_files(
-    compiled: CompiledView, files: list[Path], threads: int, target: pa.Schema
+    compiled: CompiledView, files: list[Path], threads: int, target: pa.Schema, lenient: bool
 ) -> Iterator[pa.RecordBatch]:
     con = _connect(threads)
+    names = [str(f) for f in files]
+    query = compiled.over_mixed_files(names) if lenient else compiled.over_files(names)
     try:
-        reader = con.sql(compiled.over_files([str(f) for f in files])).to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
+        for batch in con.sql(query).to_arrow_reader(BATCH_ROWS):
             yield from _conform(pa.Table.from_batches([batch]), target)
     except duckdb.Error as exc:
         for path in files:  # name the file and line of a malformed record
             bad = first_bad_line(path)
             if bad is not None:
                 raise bad from None
+        if not lenient and "transform error" in str(exc).lower():
+            raise _MixedTypes(str(exc)) from None
         raise _duck_error(exc) from None
     finally:
         con.close()
@@ -251,19 +258,37 @@ def run_view(
     target = view_schema(view)
     size = sum(p.stat().st_size for p in inputs)
     started = time.perf_counter()
-    output = AtomicOutput(out, target)
     progress.start("rows written")
+    try:
+        rows = _write(view, compiled, inputs, out, target, workers, progress, lenient=False)
+    except _MixedTypes:
+        reason += "; input files mix resource types, read with the lenient reader"
+        rows = _write(view, compiled, inputs, out, target, workers, progress, lenient=True)
+    progress.finish("rows written")
+    elapsed = time.perf_counter() - started
+    chosen = "compiled" if compiled is not None else "reference"
+    return RunSummary(chosen, reason, len(inputs), size, rows, elapsed)
+
+
+def _write(
+    view: ViewDefinition,
+    compiled: CompiledView | None,
+    inputs: list[Path],
+    out: Path,
+    target: pa.Schema,
+    workers: int,
+    progress: Progress,
+    *,
+    lenient: bool,
+) -> int:
+    output = AtomicOutput(out, target)
     try:
         if compiled is not None:
             ndjson = [p for p in inputs if is_ndjson(p)]
-            others = [p for p in inputs if not is_ndjson(p)]
+            bundled = (r for p in inputs if not is_ndjson(p) for r in iter_resources(p))
             batches: Iterator[pa.RecordBatch] = _chain(
-                _compiled_files(compiled, ndjson, workers, target) if ndjson else iter(()),
-                _compiled_resources(
-                    compiled, (r for p in others for r in iter_resources(p)), workers, target
-                )
-                if others
-                else iter(()),
+                _compiled_files(compiled, ndjson, workers, target, lenient) if ndjson else iter(()),
+                _compiled_resources(compiled, bundled, workers, target),
             )
         else:
             batches = _reference_files(view, inputs, workers, progress)
@@ -274,10 +299,7 @@ def run_view(
         output.abort()
         raise
     output.commit()
-    progress.finish("rows written")
-    elapsed = time.perf_counter() - started
-    chosen = "compiled" if compiled is not None else "reference"
-    return RunSummary(chosen, reason, len(inputs), size, output.rows, elapsed)
+    return output.rows
 
 
 def _chain(*parts: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -54,6 +54,18 @@ class CompiledView:
         )
         return self.query(source)
 
+    def over_mixed_files(self, paths: list[str]) -> str:
+        """The query over NDJSON files holding several resource types (slower, lenient)."""
+        files = "[" + ", ".join(quote(p) for p in paths) + "]"
+        spec = quote(schema_.transform(self.schema))
+        want = quote(self.view.resource)
+        source = (
+            f"(SELECT json_transform(json, {spec}) AS {ROOT} FROM read_json_objects({files}, "
+            f"format='newline_delimited') "
+            f"WHERE json_extract_string(json, '$.resourceType') = {want})"
+        )
+        return self.query(source)
+
     def over_json(self, relation: str, column: str = "r") -> str:
         """The query over a relation whose ``column`` holds one resource as JSON text."""
         spec = quote(schema_.transform(self.schema))
