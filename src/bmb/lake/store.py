@@ -302,6 +302,38 @@ class Lake:
         ledger.append(pa.Table.from_pylist([row], schema=schema))
         self._current = LakeSnapshot.from_row(row)
 
+    def write_derived(
+        self, name: str, table: pa.Table, *, note: str = "", batch_id: str | None = None
+    ) -> LakeSnapshot:
+        """Replace derived table ``derived.<name>`` with ``table`` and commit a snapshot.
+
+        Derived tables hold what analytics compute from the CDM (registries, scores,
+        strata). The table is created on first write with the Arrow schema given; a
+        later write must keep that schema. Like every batch, the write is one lake
+        snapshot recorded in the ledger.
+        """
+        import pyarrow.parquet as pq
+
+        if not name.isidentifier():
+            raise UsageError(f"derived table name {name!r} is not an identifier")
+        qname = f"derived.{name}"
+        if not self.catalog.table_exists(qname):
+            self.catalog.create_table(
+                qname,
+                schema=table.schema,
+                properties={"write.parquet.compression-codec": "zstd", "format-version": "2"},
+            )
+        batch = batch_id or new_batch_id()
+        path = self.data_dir(qname, batch) / "part-0.parquet"
+        pq.write_table(table, path, compression="zstd")
+        record = BatchRecord(batch, "derived", datetime.now(UTC), note=note or qname)
+        record.rows_out = {qname: table.num_rows}
+        return self.commit(record, [TableWrite(qname, [path], table.num_rows, replace_all=True)])
+
+    def derived_tables(self) -> list[str]:
+        """Names of the derived tables (without the namespace)."""
+        return sorted(ident[-1] for ident in self.catalog.list_tables("derived"))
+
     def data_dir(self, qname: str, batch_id: str) -> Path:
         """Where a batch writes a table's new data files (inside the table's location)."""
         tbl = self.table(qname)

@@ -31,7 +31,7 @@ def files_select(table: CdmTable, files: list[str]) -> str:
         return empty_select(table)
     listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     cols = ", ".join(f"CAST({f.name} AS {duckdb_type(f)}) AS {f.name}" for f in table.fields)
-    return f"SELECT {cols} FROM read_parquet([{listing}], union_by_name = true)"
+    return f"SELECT {cols} FROM read_parquet([{listing}], union_by_name = true, hive_partitioning = false)"
 
 
 def attach_snapshot(
@@ -56,6 +56,16 @@ def attach_snapshot(
     if restricted:
         con.execute("CREATE SCHEMA IF NOT EXISTS landing")
         shown += [n for n, t in BMB_TABLES.items() if table_namespace(t) == "landing"]
+    con.execute("CREATE SCHEMA IF NOT EXISTS derived")
+    for qname in snapshot.table_snapshots:
+        if not qname.startswith("derived."):
+            continue
+        files = lake.data_files(qname, snapshot)
+        if files:
+            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(
+                f"CREATE OR REPLACE VIEW {qname} AS SELECT * FROM read_parquet([{listing}], hive_partitioning = false)"
+            )
     for name in shown:
         decl = BMB_TABLES[name]
         ns = table_namespace(decl)
