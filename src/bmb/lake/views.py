@@ -31,7 +31,8 @@ def files_select(table: CdmTable, files: list[str]) -> str:
         return empty_select(table)
     listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     cols = ", ".join(f"CAST({f.name} AS {duckdb_type(f)}) AS {f.name}" for f in table.fields)
-    return f"SELECT {cols} FROM read_parquet([{listing}], union_by_name = true, hive_partitioning = false)"
+    opts = "union_by_name = true, hive_partitioning = false"
+    return f"SELECT {cols} FROM read_parquet([{listing}], {opts})"
 
 
 def attach_snapshot(
@@ -64,7 +65,8 @@ def attach_snapshot(
         if files:
             listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             con.execute(
-                f"CREATE OR REPLACE VIEW {qname} AS SELECT * FROM read_parquet([{listing}], hive_partitioning = false)"
+                f"CREATE OR REPLACE VIEW {qname} AS "
+                f"SELECT * FROM read_parquet([{listing}], hive_partitioning = false)"
             )
     for name in shown:
         decl = BMB_TABLES[name]
