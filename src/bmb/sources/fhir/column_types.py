@@ -1,7 +1,7 @@
 """Column types: what FHIR type a column holds, and how it is stored in Arrow and SQL.
 
 The spec fixes a column's FHIR type (declared ``type``, else inferred from the path)
-and leaves the physical type to the runner. BMB's choice (ADR 0006): booleans as
+and leaves the physical type to the runner. BMB's choice (ADR 0011): booleans as
 ``bool``, every integer type as ``int64``, ``decimal`` as ``float64``, and everything
 else as UTF-8 text. Dates, date-times, instants and times stay ISO 8601 text because
 FHIR allows partial dates (``1970-06``) and timezone offsets that a timestamp column

@@ -5,7 +5,7 @@ as ``valueQuantity``, and whether ``subject`` may repeat is written in the
 StructureDefinition, not in one resource. The evaluator uses this table to resolve
 choice elements and ``ofType()``; the SQL compiler uses it to know, before seeing any
 data, which steps of a path are arrays. The table is generated from the FHIR 4.0.1
-definitions (``_generate.py``, ADR 0005) and shipped with the package.
+definitions (``_generate.py``, ADR 0010) and shipped with the package.
 
 Elements the table does not know (a newer FHIR version, a typo) are still navigated by
 the evaluator from the data itself; the compiler declines them.

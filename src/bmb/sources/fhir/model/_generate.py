@@ -3,7 +3,7 @@
 Run ``python -m bmb.sources.fhir.model._generate`` with the dev dependency ``fhirclient``
 installed. The table is generated, not hand-written: SMART's ``fhirclient`` models are
 themselves generated from the FHIR 4.0.1 StructureDefinitions, and reading them is
-the only way we have to the official definitions offline (ADR 0005). The output is
+the only way we have to the official definitions offline (ADR 0010). The output is
 committed, so nothing at run time imports ``fhirclient``.
 
 Output shape: ``{"version", "types": {Name: {"base", "resource", "elements"}}}`` where

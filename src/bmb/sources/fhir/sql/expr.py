@@ -6,7 +6,7 @@ BIGINT, DOUBLE), with the FHIR type of its items. Navigation uses the FHIR model
 know, before seeing data, which steps repeat, so ``name.given`` becomes the single
 JSONPath ``$.name[*].given[*]`` parsed once by DuckDB. Whatever cannot be compiled
 with exactly the reference semantics raises :class:`Declined` naming the construct;
-the view then runs on the reference path (ADR 0007).
+the view then runs on the reference path (ADR 0011).
 """
 
 from __future__ import annotations

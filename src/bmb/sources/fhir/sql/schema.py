@@ -4,7 +4,7 @@ While compiling, every element a view navigates is recorded here with its FHIR t
 and cardinality from the model. The result is the narrowest STRUCT that holds what
 the view needs: DuckDB's JSON reader parses each line once straight into native
 nested vectors of that shape, and the view's expressions become struct-field and
-list operations instead of repeated JSON parsing (ADR 0007). Elements reached but
+list operations instead of repeated JSON parsing (ADR 0011). Elements reached but
 never looked into (``name.exists()``) stay JSON, the cheapest way to keep them.
 """
 

@@ -5,13 +5,13 @@ list of row structs: ``forEach`` maps a lambda over the focus list (its 1-based
 position gives ``%rowIndex``), ``forEachOrNull`` adds a row of nulls for an empty
 list, nested selects multiply (a Cartesian product of lists built with nested
 ``list_transform``), ``unionAll`` concatenates. The top level unnests the row list,
-so a resource yields zero, one or many rows in one vectorized pass (ADR 0007).
+so a resource yields zero, one or many rows in one vectorized pass (ADR 0011).
 ``repeat`` (recursion) is declined.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count
 
 from bmb.sources.fhir.column_types import column_fhir_types, sql_type
@@ -123,7 +123,15 @@ class ViewCompiler:
             raise Declined("repeat (recursive traversal)")
         if sel.iterate is None:
             return self.inner(sel, scope, names)
-        foci = self.exprs.as_list(self.exprs.compile(sel.exprs[0], scope))
+        raw = self.exprs.compile(sel.exprs[0], scope)
+        if (
+            sel.iterate == "forEachOrNull"
+            and not raw.many
+            and not sel.selects
+            and not sel.union_all
+        ):
+            return self.optional_row(sel, raw, scope, names)
+        foci = self.exprs.as_list(raw)
         var, index = f"_f{next(self.names)}", f"_i{next(self.names)}"
         focus = Sql(var, False, foci.json, foci.type, None, foci.node)
         inner_scope = self._scope(focus, f"CAST({index} - 1 AS BIGINT)")
@@ -132,6 +140,22 @@ class ViewCompiler:
         if sel.iterate == "forEachOrNull":
             sql = f"(CASE WHEN len({foci.sql}) = 0 THEN [{self.null_row(sel)}] ELSE {sql} END)"
         return _Rows(names, multi=[(sql, names)])
+
+    def optional_row(self, sel: Select, focus: Sql, scope: Scope, names: list[str]) -> _Rows:
+        """forEachOrNull over at most one item: always one row, no list to unnest.
+
+        ``name.where(use = 'official').first()`` is the common case; its columns are
+        evaluated on the item itself and are null when there is none, as the spec's
+        null row is (``%rowIndex`` stays 0).
+        """
+        inner_scope = self._scope(replace(focus, path=None), "CAST(0 AS BIGINT)")
+        single: dict[str, str] = {}
+        for col in sel.columns:
+            value = self.column(col, inner_scope)
+            if col.path.strip() != "%rowIndex":
+                value = f"(CASE WHEN ({focus.sql}) IS NULL THEN NULL ELSE {value} END)"
+            single[col.name] = value
+        return _Rows(names, single)
 
     def inner(self, sel: Select, scope: Scope, names: list[str]) -> _Rows:
         parts: list[_Rows] = []
