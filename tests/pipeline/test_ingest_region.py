@@ -84,11 +84,6 @@ def test_every_injected_fault_is_quarantined_with_its_reason(
         assert reasons & EXPECTED_REASONS[fault["kind"]], (fault, row)
 
 
-@pytest.mark.xfail(
-    reason="the generator cuts 8-character exemption codes to the 7-character field "
-    "(being fixed in bmb.synth); the lake rightly rejects them as unknown codes",
-    strict=False,
-)
 def test_nothing_else_is_quarantined_but_orphans_of_rejected_headers(
     ingested: tuple[Path, Path, IngestReport, dict[str, object]],
 ) -> None:

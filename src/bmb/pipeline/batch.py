@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bmb.domain.flows.layout import Identifier, Layout
+from bmb.domain.flows.layout import Framing, Identifier, Layout
 from bmb.lake.store import BatchRecord, Lake, TableWrite
 from bmb.pipeline.landing import LandedFile
 from bmb.pipeline.pseudonymize import person_ids, provider_ids
 from bmb.pipeline.writer import write_arrow, write_query
+from bmb.sources.flows.cut import cut_fixed
 from bmb.sources.flows.lines import read_lines
 from bmb.sources.flows.parse import parse_sql
 
@@ -94,50 +95,114 @@ class Batch:
 
     # -- loading ------------------------------------------------------------------------
 
-    def load(self, landed: LandedFile) -> str:
-        """Parse a landed file into temp table ``p_<layout>``; return the table name.
+    def stage(self, layout: Layout, landed: list[LandedFile]) -> str:
+        """Read, type, validate and pseudonymize a layout's files into ``p_<layout>``.
 
-        Several files of one layout (consecutive months) go into the same table, told
-        apart by ``_file`` (the file name) and ``_period`` (its month).
+        All of a layout's files in the batch (consecutive months) land in one temp table,
+        told apart by ``_file`` and ``_period``, in one pass: lines are read and (for
+        fixed-width layouts) cut with Arrow, the distinct patient and doctor codes are
+        hashed once in Python, and DuckDB types every field, checks it, joins the ids
+        and marks exact repeats - one materialization of the table. A layout the batch
+        lacks gets an empty table with the same columns, so mappers need no special case.
         """
-        layout = landed.source.layout
         table = f"p_{layout.name}"
-        name = landed.source.path.name
+        parts: list[pa.Table] = []
+        for lf in landed:
+            name = lf.source.path.name
+            with self.step("read"):
+                lines = read_lines(lf.landed)
+            n = lines.table.num_rows
+            part = lines.table.append_column("_file", pa.array([name] * n, pa.string()))
+            part = part.append_column("_period", pa.array([lf.source.period] * n, pa.string()))
+            parts.append(part)
+            self.files.setdefault(layout.name, []).append(lf)
+            account = FileAccount(name, lf.sha256, layout.name, lf.source.period)
+            account.records_in = lines.count
+            self.accounts[name] = account
+            for line_no, text in lines.bad_encoding:
+                self.bad_encoding.append(
+                    self._reject_row(lf, line_no, None, "encoding", "not valid UTF-8", text)
+                )
         with self.step("parse"):
-            lines = read_lines(landed.landed)
-            self.con.register("_lines", lines.table)
-            select = (
-                f"SELECT {q(name)} AS _file, {q(landed.source.period)} AS _period, "
-                f"false AS _skip, * FROM ({parse_sql(layout, '_lines')})"
+            schema = pa.schema(
+                [
+                    ("line_number", pa.int64()),
+                    ("text", pa.string()),
+                    ("_file", pa.string()),
+                    ("_period", pa.string()),
+                ]
             )
-            if layout.name in self.files:
-                self.con.execute(f"INSERT INTO {table} {select}")
-            else:
-                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
-            self.con.unregister("_lines")
-        self.files.setdefault(layout.name, []).append(landed)
-        account = FileAccount(name, landed.sha256, layout.name, landed.source.period)
-        account.records_in = lines.count
-        self.accounts[name] = account
-        for line_no, text in lines.bad_encoding:
-            self.bad_encoding.append(
-                self._reject_row(landed, line_no, None, "encoding", "not valid UTF-8", text)
+            staged = pa.concat_tables(parts) if parts else schema.empty_table()
+            precut = layout.framing is Framing.FIXED
+            if precut:
+                staged = cut_fixed(layout, staged)
+            self.con.register("_stage", staged)
+        joins, extra_cols, id_error = self._identity_joins(layout, precut)
+        parsed = parse_sql(layout, "_stage", precut=precut, carry=("_file", "_period"))
+        dup = (
+            "CASE WHEN s._first < s.line_number THEN [{'field': NULL::VARCHAR, "
+            "'reason': 'duplicate', 'detail': 'repeats line ' || s._first}] ELSE [] END"
+        )
+        with self.step("parse"):
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT s.* EXCLUDE (_errors, _first), "
+                f"false AS _skip{extra_cols}, "
+                f"list_concat(list_concat(s._errors, {id_error}), {dup}) AS _errors "
+                f"FROM (SELECT *, min(line_number) OVER (PARTITION BY _file, text) AS _first "
+                f"FROM ({parsed})) s {joins}"
             )
+            self.con.unregister("_stage")
         return table
 
-    def load_empty(self, layout: Layout) -> None:
-        """An empty ``p_<layout>`` table with every column, for a layout the batch lacks."""
-        table = f"p_{layout.name}"
-        empty = pa.table(
-            {"line_number": pa.array([], pa.int64()), "text": pa.array([], pa.string())}
-        )
-        self.con.register("_lines", empty)
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT ''::VARCHAR AS _file, "
-            f"''::VARCHAR AS _period, false AS _skip, * FROM ({parse_sql(layout, '_lines')})"
-        )
-        self.con.unregister("_lines")
-        self.pseudonymize(table, layout)
+    def _identity_joins(self, layout: Layout, precut: bool) -> tuple[str, str, str]:
+        """Hash the distinct identifiers of ``_stage``: (joins, columns, id-error SQL)."""
+        joins: list[str] = []
+        cols = ""
+        id_error = "[]"
+
+        def distinct(field_name: str) -> list[str]:
+            if precut:
+                expr = f"_v_{field_name}"
+            else:
+                i = layout.names.index(field_name) + 1
+                part = f"string_split(text, {q(layout.separator)})[{i}]"
+                expr = f"NULLIF(trim(coalesce({part}, '')), '')"
+            rows = self.con.execute(f"SELECT DISTINCT {expr} FROM _stage").fetchall()
+            return [r[0] or "" for r in rows]
+
+        with self.step("pseudonymize"):
+            pid = layout.patient_id_field
+            if pid is not None:
+                self.con.register("_ids_arrow", person_ids(self.key, distinct(pid)))
+                self.con.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT * FROM _ids_arrow")
+                self.con.unregister("_ids_arrow")
+                self.con.execute(
+                    "INSERT INTO _person_keys SELECT person_id, id_kind, pseudonym FROM _ids "
+                    "WHERE person_id IS NOT NULL"
+                )
+                joins.append(f"LEFT JOIN _ids i ON i.raw = coalesce(s.{pid}, '')")
+                cols += ", i.person_id"
+                id_error = (
+                    f"CASE WHEN i.reason IS NOT NULL AND NOT list_contains(list_transform("
+                    f"s._errors, lambda e: e.field), {q(pid)}) THEN [{{'field': {q(pid)}, "
+                    "'reason': i.reason, 'detail': NULL::VARCHAR}] ELSE [] END"
+                )
+            for f in layout.fields:
+                if f.identifier is not Identifier.PROVIDER_ID:
+                    continue
+                alias = f"_prov_{f.name}"
+                self.con.register("_prov_arrow", provider_ids(self.key, distinct(f.name)))
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {alias} AS SELECT * FROM _prov_arrow"
+                )
+                self.con.unregister("_prov_arrow")
+                self.con.execute(
+                    "INSERT INTO _providers SELECT DISTINCT provider_id, "
+                    f"{q(f.name)} FROM {alias} WHERE provider_id IS NOT NULL"
+                )
+                joins.append(f"LEFT JOIN {alias} ON {alias}.raw = s.{f.name}")
+                cols += f", {alias}.provider_id AS {f.name}_provider_id"
+        return " ".join(joins), cols, id_error
 
     def _reject_row(
         self,
@@ -184,79 +249,31 @@ class Batch:
         cols = ", ".join(key)
         with self.step("validate"):
             self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (_rn) REPLACE ("
-                "coalesce(_rn > 1, false) AS _skip) FROM (SELECT *, CASE WHEN len(_errors) = 0 "
-                "THEN row_number() OVER (PARTITION BY len(_errors) = 0, "
-                f"{cols} ORDER BY _period DESC, line_number DESC) END AS _rn FROM {table})"
+                f"UPDATE {table} SET _skip = true FROM (SELECT _file, line_number FROM "
+                f"(SELECT _file, line_number, row_number() OVER (PARTITION BY {cols} "
+                f"ORDER BY _period DESC, line_number DESC) AS rn FROM {table} "
+                f"WHERE len(_errors) = 0) WHERE rn > 1) d "
+                f"WHERE {table}._file = d._file AND {table}.line_number = d.line_number"
             )
 
     def flag_duplicates(
         self, table: str, key: tuple[str, ...], *, per_period: bool = False
     ) -> None:
-        """Exact repeats of a line in a file are duplicates; a second good record with the
-        same key (in any file of the batch) and other content is a duplicate key."""
-        dup = "{'field': NULL::VARCHAR, 'reason': 'duplicate', 'detail': 'repeats line ' || _first}"
+        """A second good record with the same key (in any file of the batch, or the same
+        period when ``per_period``) is a duplicate key. Exact repeats of a line were
+        already marked when the file was staged."""
+        cols = ", ".join(key)
+        part = f"_period, {cols}" if per_period else cols
+        detail = f"a record with the same {cols} comes earlier"
         with self.step("validate"):
             self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (_first) REPLACE ("
-                f"CASE WHEN _first < line_number THEN list_append(_errors, {dup}) "
-                "ELSE _errors END AS _errors) FROM (SELECT *, min(line_number) OVER "
-                f"(PARTITION BY _file, text) AS _first FROM {table})"
+                f"UPDATE {table} SET _errors = list_append(_errors, "
+                f"{{'field': NULL::VARCHAR, 'reason': 'duplicate_key', 'detail': {q(detail)}}}) "
+                f"FROM (SELECT _file, line_number FROM (SELECT _file, line_number, "
+                f"row_number() OVER (PARTITION BY {part} ORDER BY _file, line_number) AS rn "
+                f"FROM {table} WHERE len(_errors) = 0) WHERE rn > 1) d "
+                f"WHERE {table}._file = d._file AND {table}.line_number = d.line_number"
             )
-            if key:
-                cols = ", ".join(key)
-                dupkey = (
-                    "{'field': NULL::VARCHAR, 'reason': 'duplicate_key', "
-                    f"'detail': 'a record with the same {cols} comes earlier'}}"
-                )
-                self.con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (_rn) REPLACE ("
-                    f"CASE WHEN _rn > 1 THEN list_append(_errors, {dupkey}) "
-                    "ELSE _errors END AS _errors) FROM (SELECT *, CASE WHEN len(_errors) = 0 "
-                    "THEN row_number() OVER (PARTITION BY len(_errors) = 0, "
-                    f"{'_period, ' if per_period else ''}"
-                    f"{cols} ORDER BY _file, line_number) END AS _rn FROM {table})"
-                )
-
-    def pseudonymize(self, table: str, layout: Layout) -> None:
-        """Add ``person_id`` (and provider ids) to ``table``; bad identifiers are errors."""
-        pid = layout.patient_id_field
-        with self.step("pseudonymize"):
-            if pid is not None:
-                raws = self.con.sql(f"SELECT DISTINCT {pid} FROM {table}").fetchall()
-                ids = person_ids(self.key, (r[0] or "" for r in raws))
-                self.con.register("_ids", ids)
-                # one rewrite of the table: a join on the identifier (hash join)
-                self.con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT t.* REPLACE ("
-                    f"CASE WHEN i.reason IS NOT NULL AND NOT list_contains("
-                    f"list_transform(t._errors, lambda e: e.field), {q(pid)}) "
-                    f"THEN list_append(t._errors, {{'field': {q(pid)}, 'reason': i.reason, "
-                    f"'detail': NULL::VARCHAR}}) ELSE t._errors END AS _errors), "
-                    f"i.person_id FROM {table} t LEFT JOIN _ids i "
-                    f"ON i.raw = coalesce(t.{pid}, '')"
-                )
-                self.con.execute(
-                    "INSERT INTO _person_keys SELECT person_id, id_kind, pseudonym FROM _ids "
-                    "WHERE person_id IS NOT NULL"
-                )
-                self.con.unregister("_ids")
-            for f in layout.fields:
-                if f.identifier is not Identifier.PROVIDER_ID:
-                    continue
-                raws = self.con.sql(f"SELECT DISTINCT {f.name} FROM {table}").fetchall()
-                prov = provider_ids(self.key, (r[0] for r in raws))
-                self.con.register("_prov", prov)
-                col = f"{f.name}_provider_id"
-                self.con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT t.*, p.provider_id AS {col} "
-                    f"FROM {table} t LEFT JOIN _prov p ON p.raw = t.{f.name}"
-                )
-                self.con.execute(
-                    "INSERT INTO _providers SELECT DISTINCT provider_id, "
-                    f"{q(f.name)} FROM _prov WHERE provider_id IS NOT NULL"
-                )
-                self.con.unregister("_prov")
 
     # -- outputs ------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from bmb.lake.store import BatchRecord, Lake, all_tables, new_batch_id
 from bmb.lake.views import attach_snapshot, files_select
 from bmb.pipeline.batch import Batch
 from bmb.pipeline.finalize import finalize, reset_work_tables
-from bmb.pipeline.landing import SourceFile, discover, land, sha256_of
+from bmb.pipeline.landing import LandedFile, SourceFile, discover, land, sha256_of
 from bmb.pipeline.maps import MAPPERS
 
 if TYPE_CHECKING:
@@ -225,15 +225,12 @@ def _run_batch(
     record = BatchRecord(new_batch_id(), "ingest", started, note=f"{flow} {period}")
     b = Batch(lake, key, con, record)
     reset_work_tables(b)
-    for f in sorted(files, key=lambda s: s.layout.name):
+    by_layout: dict[str, list[LandedFile]] = {name: [] for name in FLOWS[flow]}
+    for f in sorted(files, key=lambda s: (s.layout.name, s.period)):
         with b.step("land"):
-            landed = land(lake.paths, f, shas[f.path])
-        b.load(landed)
-    for name in b.files:
-        b.pseudonymize(f"p_{name}", LAYOUTS[name])
-    for name in FLOWS[flow]:
-        if name not in b.files:
-            b.load_empty(LAYOUTS[name])
+            by_layout[f.layout.name].append(land(lake.paths, f, shas[f.path]))
+    for name, landed in by_layout.items():
+        b.stage(LAYOUTS[name], landed)
     MAPPERS[flow](b)
     b.quarantine()
     finalize(b, coverage_end)

@@ -89,17 +89,24 @@ def _checks(field: Field, v: str, typed: str) -> list[tuple[str, str]]:
     return out
 
 
-def parse_sql(layout: Layout, source: str = "lines") -> str:
+def parse_sql(
+    layout: Layout,
+    source: str = "lines",
+    *,
+    precut: bool = False,
+    carry: tuple[str, ...] = (),
+) -> str:
     """The query typing and validating every record of ``source`` against ``layout``.
 
-    Output columns: ``line_number``, ``text``, one typed column per field (same name),
-    and ``_errors``: a list of ``{field, reason, detail}`` (empty when the record is good).
-    Whole-record checks (empty, truncated, too long) come first in the list. Each field
-    is cut and typed once (``_v_<field>`` text, then the typed column), then checked.
+    ``source`` has ``line_number`` and ``text`` (and, when ``precut``, the trimmed field
+    texts ``_v_<field>`` from :func:`bmb.sources.flows.cut.cut_fixed`). Output columns:
+    the ``carry`` columns, ``line_number``, ``text``, one typed column per field (same
+    name), and ``_errors``: a list of ``{field, reason, detail}``, empty when the record
+    is good. Whole-record checks (empty, truncated, too long) come first in the list.
     """
     n = len(layout.fields)
     if layout.framing is Framing.FIXED:
-        pre = f"SELECT line_number, text FROM {source}"
+        pre = f"SELECT * FROM {source}"
         shape = [
             ("length(text) = 0", "empty_record", "''"),
             (
@@ -116,7 +123,7 @@ def parse_sql(layout: Layout, source: str = "lines") -> str:
         ]
     else:
         sep = _q(layout.separator)
-        pre = f"SELECT line_number, text, string_split(text, {sep}) AS _parts FROM {source}"
+        pre = f"SELECT *, string_split(text, {sep}) AS _parts FROM {source}"
         shape = [
             ("length(text) = 0", "empty_record", "''"),
             (
@@ -135,7 +142,8 @@ def parse_sql(layout: Layout, source: str = "lines") -> str:
             f"'detail': {detail}}} END"
         )
     for i, f in enumerate(layout.fields):
-        raw_cols.append(f"NULLIF(trim({_raw_expr(layout, i, f)}), '') AS _v_{f.name}")
+        if not (precut and layout.framing is Framing.FIXED):
+            raw_cols.append(f"NULLIF(trim({_raw_expr(layout, i, f)}), '') AS _v_{f.name}")
         typed_cols.append(f"{_typed(f, f'_v_{f.name}')} AS {f.name}")
         for cond, reason in _checks(f, f"_v_{f.name}", f.name):
             errors.append(
@@ -144,10 +152,12 @@ def parse_sql(layout: Layout, source: str = "lines") -> str:
             )
     err_list = "list_filter([" + ",\n    ".join(errors) + "], lambda x: x IS NOT NULL)"
     names = ", ".join(f.name for f in layout.fields)
+    carried = "".join(f"{c}, " for c in carry)
+    raw = f"SELECT *, {', '.join(raw_cols)} FROM _pre" if raw_cols else "SELECT * FROM _pre"
     return (
         f"WITH _pre AS ({pre}),\n"
-        f"_raw AS (SELECT *, {', '.join(raw_cols)} FROM _pre),\n"
+        f"_raw AS ({raw}),\n"
         f"_typed AS (SELECT *, {', '.join(typed_cols)} FROM _raw)\n"
-        f"SELECT line_number, text, {names},\n  {err_list} AS _errors\n"
+        f"SELECT {carried}line_number, text, {names},\n  {err_list} AS _errors\n"
         f"FROM _typed"
     )
