@@ -1,25 +1,64 @@
-"""One synthetic region per test session: generating it takes a few seconds."""
+"""One synthetic region per test session, read once into Arrow tables.
+
+The region is the smallest that gives stable rates (about 48,000 person-years); every
+test of tests/synth reads it, so it is generated once per session (per xdist worker).
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
+from bmb.domain.flows import LAYOUTS, parse_file_name
 from bmb.synth.generator import SynthOptions, SynthSummary, generate
+from tests.synth.flowparse import read_table
+
+#: The session region: residents at the start, years, seed.
+PERSONS = 24_000
+FIRST_YEAR, LAST_YEAR = 2024, 2025
+SEED = 7
+
+
+@dataclass
+class Region:
+    """A generated region and its flows as Arrow tables, read on first use."""
+
+    out: Path
+    summary: SynthSummary
+    skip: frozenset[tuple[str, int]] = frozenset()
+    _tables: dict[str, pa.Table] = field(default_factory=dict)
+
+    def files(self, layout: str) -> list[Path]:
+        flow = LAYOUTS[layout].flow
+        return sorted(
+            p
+            for p in (self.out / "flows" / flow).glob("*.txt")
+            if (parsed := parse_file_name(p.name)) is not None and parsed[0].name == layout
+        )
+
+    def table(self, layout: str) -> pa.Table:
+        if layout not in self._tables:
+            self._tables[layout] = read_table(self.files(layout), LAYOUTS[layout], self.skip)
+        return self._tables[layout]
 
 
 @pytest.fixture(scope="session")
-def region_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SynthSummary]:
-    """6,000 residents over 2024-2025, no faults."""
+def region(tmp_path_factory: pytest.TempPathFactory) -> Region:
+    """24,000 residents over 2024-2025, flows and FHIR, no faults."""
     out = tmp_path_factory.mktemp("synth") / "region"
-    summary = generate(SynthOptions(6_000, 2024, 2025, seed=7, out=out))
-    return out, summary
+    summary = generate(SynthOptions(PERSONS, FIRST_YEAR, LAST_YEAR, seed=SEED, out=out))
+    return Region(out, summary)
 
 
 @pytest.fixture(scope="session")
-def faulty_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def faulty(tmp_path_factory: pytest.TempPathFactory) -> Region:
     """3,000 residents over one year with 2% of flow records corrupted."""
     out = tmp_path_factory.mktemp("synth") / "faulty"
-    generate(SynthOptions(3_000, 2024, 2024, seed=11, out=out, error_rate=0.02))
-    return out
+    summary = generate(SynthOptions(3_000, 2024, 2024, seed=11, out=out, error_rate=0.02))
+    faults = json.loads((out / "faults.json").read_text())["faults"]
+    skip = frozenset((Path(f["file"]).name, int(f["line"])) for f in faults)
+    return Region(out, summary, skip)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from bmb.domain import vocab
+from bmb.synth.calendar import period_end
 from bmb.synth.health import Health, load_model
 
 Table = dict[str, np.ndarray]
@@ -41,7 +42,7 @@ def pharmacy(
     conds = vocab.conditions()
     drugs = vocab.drugs()
     di = _drug_index()
-    end = start + np.timedelta64(round(365.25 * years), "D")
+    end = period_end(start, years)
     lo, hi = _window(health, start, end)
     n = len(lo)
     who_l: list[np.ndarray] = []
@@ -141,7 +142,7 @@ def outpatient(
     services = vocab.outpatient_services()
     code_ix = {s.code: i for i, s in enumerate(services)}
     names = [c.condition for c in vocab.conditions()]
-    end = start + np.timedelta64(round(365.25 * years), "D")
+    end = period_end(start, years)
     lo, hi = _window(health, start, end)
     n = len(lo)
     span = np.maximum((hi - lo).astype(np.int64), 0)

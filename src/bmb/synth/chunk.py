@@ -67,8 +67,10 @@ def run(job: Job) -> ChunkResult:
     exempt_any[ex["person"]] = True
     age = (job.start - people["birth"]).astype(np.int64) / 365.25
     exempt_any |= age >= 65
+    # Flusso C carries the condition code of the exemption without its ICD-9-CM
+    # sub-code (013, 0A02, 048): its field is 6 characters wide.
     ex_code = np.full(n, "", dtype="U8")
-    ex_code[ex["person"]] = ex["code"]
+    ex_code[ex["person"]] = np.char.partition(ex["code"].astype("U8"), ".")[:, 0]
     result = ChunkResult(job.chunk, persons=n)
     deaths_pieces, cause = flows_people.death_pieces(
         people, h, pv, stays, region, job.seed, job.chunk
@@ -80,7 +82,9 @@ def run(job: Job) -> ChunkResult:
             + flows._pharmacy_pieces(rx, pv, region, job.providers, job.chunk, exempt_any, job.seed)
             + flows._outpatient_pieces(op, pv, region, job.providers, job.chunk, ex_code, job.seed)
             + flows_people.registry_pieces(people, h, pv, job.start, job.years)
-            + flows_people.exemption_pieces(ex, pv, job.providers, job.start, job.years, job.chunk)
+            + flows_people.exemption_pieces(
+                ex, pv, job.providers, job.start, job.years, job.seed, job.chunk
+            )
             + deaths_pieces
             + flows_people.lab_pieces(labs, pv, job.chunk)
         )

@@ -19,7 +19,7 @@ from bmb.domain import vocab
 from bmb.domain.flows import LAYOUTS
 from bmb.synth import lines
 from bmb.synth.names import STREETS, name_pools
-from bmb.synth.population import Providers
+from bmb.synth.population import Providers, education_at
 from bmb.synth.region import Region
 
 Table = dict[str, np.ndarray]
@@ -86,7 +86,7 @@ class PersonView:
         )
         self.gp_cf = prov.gp_cf[people["gp"]].astype("U16")
         self.gp_kind = np.where(prov.gp_paediatric[people["gp"]], "P", "F")
-        self.education = people["education"].astype("U1")
+        self.education = people["education"]
         self.region_code = region.region_code
         self.iso2 = {c.istat: c.iso2 for c in region.countries}
 
@@ -106,7 +106,7 @@ def _sdo_pieces(st: Table, pv: PersonView, region: Region) -> list[Piece]:
         "sesso": pv.sex12[p],
         "data_nascita": pv.birth[p],
         "comune_nascita": pv.birth_istat[p],
-        "titolo_studio": np.where(age < 6, "0", pv.education[p]),
+        "titolo_studio": education_at(pv.education[p], age).astype("U1"),
         "stato_civile": np.where(age < 16, "1", marital),
         "comune_residenza": pv.comune[p],
         "cittadinanza": pv.citizenship[p],

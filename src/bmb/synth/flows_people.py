@@ -1,16 +1,20 @@
 """Registry, exemptions, deaths and lab results as records of their layouts.
 
 The registry and the exemptions are snapshots: one file per year (month 01) listing
-every coverage spell or exemption active at some time in that year, with its end
-date once known. A reader keeps the latest version of each record key. Deaths and
-lab results are monthly, by date of death and of sampling.
+every coverage spell or exemption active at some time in that year, each record key
+once, with its end date when the end falls in that year or before (a later end is not
+known yet). A reader keeps the latest version of each record key. Deaths and lab
+results are monthly, by date of death and of sampling.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from bmb.domain import vocab
+from bmb.synth.calendar import calendar_year, period_end, year_bounds
 from bmb.synth.flows import PersonView, Piece, split_by_month
 from bmb.synth.health import Health, load_model
 from bmb.synth.population import Providers
@@ -20,28 +24,37 @@ Table = dict[str, np.ndarray]
 
 
 def _yearly(
-    layout: str, rows_by_year: list[tuple[int, np.ndarray]], cols_of: object
+    layout: str,
+    rows_by_year: list[tuple[int, np.ndarray, np.datetime64]],
+    cols_of: Callable[[np.ndarray, np.datetime64], dict[str, object]],
 ) -> list[Piece]:
+    """One piece per year, in the file of month 01 of that year."""
     out: list[Piece] = []
-    for year, rows in rows_by_year:
-        cols = cols_of(rows)  # type: ignore[operator]
+    for year, rows, y1 in rows_by_year:
         day = np.full(len(rows), np.datetime64(f"{year}-01-01"), dtype="datetime64[D]")
-        out += split_by_month(layout, day, cols, len(rows))
+        out += split_by_month(layout, day, cols_of(rows, y1), len(rows))
     return out
+
+
+def _known_by(ends: np.ndarray, y1: np.datetime64) -> np.ndarray:
+    """End dates as a snapshot of the year ending before ``y1`` knows them."""
+    return np.where(~np.isnat(ends) & (ends < y1), ends, np.datetime64("NaT")).astype(
+        "datetime64[D]"
+    )
 
 
 def registry_pieces(
     people: Table, health: Health, pv: PersonView, start: np.datetime64, years: int
 ) -> list[Piece]:
-    n = len(people["pid"])
     first = health.start_of
     stop = health.end_of
-    end = start + np.timedelta64(round(365.25 * years), "D")
-    ended = stop < end
+    end = period_end(start, years)
+    # The day coverage ended (death or emigration); NaT when still covered at the end.
+    ended = np.where(stop < end, stop, np.datetime64("NaT")).astype("datetime64[D]")
     reason = np.where(~np.isnat(health.death), "1", np.where(~np.isnat(people["leave"]), "2", ""))
-    del n
 
-    def cols(r: np.ndarray) -> dict[str, object]:
+    def cols(r: np.ndarray, y1: np.datetime64) -> dict[str, object]:
+        fine = _known_by(ended[r], y1)
         return {
             "codice_fiscale": pv.cf[r],
             "tipo_identificativo": pv.id_type[r],
@@ -59,34 +72,38 @@ def registry_pieces(
             "cf_medico": pv.gp_cf[r],
             "tipo_medico": pv.gp_kind[r],
             "data_inizio_assistenza": people["entry"][r],
-            "data_fine_assistenza": np.where(ended[r], stop[r], np.datetime64("NaT")).astype(
-                "datetime64[D]"
-            ),
-            "motivo_fine": np.where(ended[r], reason[r], ""),
+            "data_fine_assistenza": fine,
+            "motivo_fine": np.where(np.isnat(fine), "", reason[r]),
         }
 
     by_year = []
     for y in range(years):
-        y0 = start + np.timedelta64(round(365.25 * y), "D")
-        y1 = start + np.timedelta64(round(365.25 * (y + 1)), "D")
-        rows = np.nonzero((first < y1) & (stop >= y0) & (first < stop))[0]
-        by_year.append((int(str(y0)[:4]), rows))
+        y0, y1 = year_bounds(start, y)
+        # Covered on at least one day of the year: first <= day < stop.
+        rows = np.nonzero((first < y1) & (stop > y0) & (first < stop))[0]
+        by_year.append((calendar_year(start, y), rows, y1))
     return _yearly("registry", by_year, cols)
 
 
 def exemption_pieces(
-    ex: Table, pv: PersonView, prov: Providers, start: np.datetime64, years: int, chunk: int
+    ex: Table,
+    pv: PersonView,
+    prov: Providers,
+    start: np.datetime64,
+    years: int,
+    seed: int,
+    chunk: int,
 ) -> list[Piece]:
     m = len(ex["person"])
     ids = np.char.add(
         np.char.add("E", np.char.zfill(np.full(m, chunk).astype("U4"), 4)),
         np.char.zfill(np.arange(m).astype("U7"), 7),
     )
-    rng = np.random.default_rng([chunk, 11])
+    rng = np.random.default_rng([seed, chunk, 11])
     doc = prov.specialist_cf[rng.integers(0, len(prov.specialist_cf), size=m)].astype("U16")
     p = ex["person"]
 
-    def cols(r: np.ndarray) -> dict[str, object]:
+    def cols(r: np.ndarray, y1: np.datetime64) -> dict[str, object]:
         return {
             "id_esenzione": ids[r],
             "codice_fiscale": pv.cf[p[r]],
@@ -94,17 +111,16 @@ def exemption_pieces(
             "codice_esenzione": ex["code"][r],
             "diagnosi": ex["icd"][r],
             "data_inizio": ex["begin"][r],
-            "data_fine": ex["end"][r],
+            "data_fine": _known_by(ex["end"][r], y1),
             "asl_rilascio": pv.asl[p[r]],
             "cf_medico_certificatore": doc[r],
         }
 
     by_year = []
     for y in range(years):
-        y0 = start + np.timedelta64(round(365.25 * y), "D")
-        y1 = start + np.timedelta64(round(365.25 * (y + 1)), "D")
+        y0, y1 = year_bounds(start, y)
         active = (ex["begin"] < y1) & (np.isnat(ex["end"]) | (ex["end"] >= y0))
-        by_year.append((int(str(y0)[:4]), np.nonzero(active)[0]))
+        by_year.append((calendar_year(start, y), np.nonzero(active)[0], y1))
     return _yearly("exemptions", by_year, cols)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import yaml
 
 from bmb.domain import vocab
+from bmb.synth.calendar import period_end, year_bounds
 
 Table = dict[str, np.ndarray]
 MIDPOINTS = np.array([7.0, 30.0, 55.0, 70.0, 80.0, 90.0])
@@ -151,7 +152,7 @@ def simulate(people: Table, start: np.datetime64, years: int, seed: int, chunk: 
     s_idx = female.astype(np.int64)
     z = rng.standard_normal(n)
     z0 = z.copy()
-    end = start + np.timedelta64(round(365.25 * years), "D")
+    end = period_end(start, years)
     first = np.maximum(people["entry"], start)
     age_first = (first - people["birth"]).astype(np.int64) / 365.25
     ai = np.clip(age_first.astype(np.int64), 0, MAX_AGE - 1)
@@ -173,8 +174,7 @@ def simulate(people: Table, start: np.datetime64, years: int, seed: int, chunk: 
     risk_admit = np.zeros((n, years))
     risk_ed = np.zeros((n, years))
     for y in range(years):
-        y0 = start + np.timedelta64(round(365.25 * y), "D")
-        y1 = start + np.timedelta64(round(365.25 * (y + 1)), "D")
+        y0, y1 = year_bounds(start, y)
         lo = np.maximum(first, y0)
         hi = np.minimum(np.where(np.isnat(leave), y1, np.minimum(leave, y1)), y1)
         alive = np.isnat(death) & (lo < hi)

@@ -20,6 +20,7 @@ from importlib import resources
 import numpy as np
 
 from bmb.domain import vocab
+from bmb.synth.calendar import year_bounds
 from bmb.synth.health import Health, load_model
 from bmb.synth.region import Region
 
@@ -154,8 +155,7 @@ def generate(
         0.8,
     )
     for y in range(years):
-        y0 = start + np.timedelta64(round(365.25 * y), "D")
-        y1 = start + np.timedelta64(round(365.25 * (y + 1)), "D")
+        y0, y1 = year_bounds(start, y)
         lo = np.maximum(health.start_of, y0)
         hi = np.minimum(health.end_of, y1)
         span = np.maximum((hi - lo).astype(np.int64), 0)
@@ -175,7 +175,11 @@ def generate(
         st_kind.append((rng.random(len(who)) < 0.75).astype(np.int8))
     ed_p = np.concatenate(ed_who)
     ed_d = np.concatenate(ed_when)
-    ed_y = np.clip(((ed_d - start).astype(np.int64) / 365.25).astype(np.int64), 0, years - 1)
+    ed_y = np.clip(
+        (ed_d.astype("datetime64[Y]") - start.astype("datetime64[Y]")).astype(np.int64),
+        0,
+        years - 1,
+    )
     admitted = rng.random(len(ed_p)) < p_adm_all[ed_p, ed_y]
     # Deaths in hospital: a terminal stay, most through the ED.
     dead = np.nonzero(~np.isnat(health.death))[0]

@@ -15,6 +15,7 @@ from functools import cache
 import numpy as np
 
 from bmb.synth import fiscal
+from bmb.synth.calendar import period_end, year_start
 from bmb.synth.names import name_pools
 from bmb.synth.region import Region
 
@@ -122,10 +123,40 @@ def _people(
         "foreign": foreign,
         "street": rng.integers(0, 20, size=n).astype(np.int8),
         "house": rng.integers(1, 120, size=n).astype(np.int16),
-        "education": np.array([0, 1, 2, 3, 4, 9], dtype=np.int8)[
-            rng.choice(6, size=n, p=[0.03, 0.15, 0.30, 0.35, 0.15, 0.02])
-        ],
+        "education": _education(rng, birth.astype("datetime64[D]")),
     }
+
+
+#: Highest qualification reached as an adult, by birth cohort (before 1950, 1950-1969,
+#: 1970 on), over the codes of ``EDUCATION``: none, primary, lower secondary, upper
+#: secondary, short degree, degree, post-graduate, unknown [M, shaped on ISTAT census].
+EDUCATION_LEVELS = np.array([0, 1, 2, 3, 4, 5, 6, 9], dtype=np.int8)
+EDUCATION_BY_COHORT = np.array(
+    [
+        [0.080, 0.420, 0.250, 0.170, 0.010, 0.050, 0.005, 0.015],
+        [0.020, 0.150, 0.350, 0.330, 0.020, 0.110, 0.010, 0.010],
+        [0.005, 0.030, 0.250, 0.450, 0.080, 0.155, 0.020, 0.010],
+    ]
+)
+
+
+def _education(rng: np.random.Generator, birth: np.ndarray) -> np.ndarray:
+    year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+    cohort = np.searchsorted(np.array([1950, 1970]), year, side="right")
+    cum = np.cumsum(EDUCATION_BY_COHORT, axis=1)
+    u = rng.random(len(birth))
+    level = (u[:, None] > cum[cohort][:, :-1]).sum(axis=1)
+    return np.asarray(EDUCATION_LEVELS[level])
+
+
+def education_at(level: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """The qualification held at ``age`` (years): the adult level capped by schooling age."""
+    cap = np.select(
+        [age < 11, age < 14, age < 19, age < 22, age < 25, age < 27],
+        [0, 1, 2, 3, 4, 5],
+        default=9,
+    )
+    return np.where(level == 9, 9, np.minimum(level, cap)).astype(np.int8)
 
 
 def chunk_people(
@@ -145,13 +176,14 @@ def chunk_people(
     base["mother"] = np.full(n_base, -1, dtype=np.int64)
     parts = [base]
     for y in range(years):
-        y0 = start + np.timedelta64(round(365.25 * y), "D")
+        y0 = year_start(start, y)
+        days_in_year = int((year_start(start, y + 1) - y0).astype(np.int64))
         alive_ref = np.concatenate([p["birth"] for p in parts])
         sexes = np.concatenate([p["sex"] for p in parts])
         cells_all = np.concatenate([p["cell"] for p in parts])
         # Births: the mother is a woman of the chunk aged 20-44 at the birth.
         nb = rng.poisson(region.births / 1000 * n_base)
-        bdate = y0 + rng.integers(0, 365, size=nb).astype("timedelta64[D]")
+        bdate = y0 + rng.integers(0, days_in_year, size=nb).astype("timedelta64[D]")
         age_m = (y0 - alive_ref).astype(np.int64) / 365.25
         cand = np.nonzero((sexes == 2) & (age_m >= 20) & (age_m < 44))[0]
         if nb and len(cand):
@@ -174,7 +206,7 @@ def chunk_people(
         hi = np.array([20, 45, 65, 90])[band]
         iage = ((lo + rng.random(ni) * (hi - lo)) * 365.25).astype(np.int64)
         isex = np.where(rng.random(ni) < 0.5, 1, 2).astype(np.int8)
-        idate = y0 + rng.integers(0, 365, size=ni).astype("timedelta64[D]")
+        idate = y0 + rng.integers(0, days_in_year, size=ni).astype("timedelta64[D]")
         icell = rng.choice(len(cells.weight), size=ni, p=cells.weight)
         arr = _people(rng, region, iage, isex, idate, icell, 0.5)
         arr["entry"] = idate.astype("datetime64[D]")
@@ -186,13 +218,14 @@ def chunk_people(
     # Emigration: a yearly chance, higher for young adults.
     age0 = (start - people["birth"]).astype(np.int64) / 365.25
     rate = region.emigration / 1000 * np.where((age0 > 18) & (age0 < 45), 1.8, 0.6)
-    end = start + np.timedelta64(round(365.25 * years), "D")
+    end = period_end(start, years)
     leave = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     begin = np.maximum(people["entry"], start)
     span = (end - begin).astype(np.int64)
     p_leave = 1 - (1 - rate) ** (span / 365.25)
     goes = (rng.random(n) < p_leave) & (span > 1)
-    when = begin + (rng.random(n) * np.maximum(span, 1)).astype("timedelta64[D]")
+    # Never on the first day: a person who leaves is observed for at least one day.
+    when = begin + (1 + rng.random(n) * np.maximum(span - 1, 1)).astype("timedelta64[D]")
     leave[goes] = when[goes]
     people["leave"] = leave
     # Foreigners without a fiscal code: STP (non-EU) or ENI (EU) codes.

@@ -23,7 +23,7 @@ EXEMPTIONS = Layout(
         code("id_esenzione", 12, required=True),
         patient_id("codice_fiscale"),
         code("tipo_identificativo", 2, it.ID_TYPE, required=True),
-        code("codice_esenzione", 7, required=True, description="e.g. 013.250, 0A31"),
+        code("codice_esenzione", 8, required=True, description="e.g. 013.250, 0A31, 0A02.414"),
         code("diagnosi", 6, description="certifying ICD-9-CM diagnosis, with dot"),
         date("data_inizio", required=True),
         date("data_fine"),
