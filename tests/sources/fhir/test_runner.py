@@ -12,7 +12,7 @@ import pytest
 
 from bmb.sources.fhir.errors import FhirInputError
 from bmb.sources.fhir.ndjson import read_json_file
-from bmb.sources.fhir.runner import evaluate_batches, run_view
+from bmb.sources.fhir.runner import evaluate_batches, file_batches, run_view
 from bmb.sources.fhir.viewdef import ViewDefinition, load_view
 
 VIEWS = Path(__file__).resolve().parents[3] / "src" / "bmb" / "sources" / "fhir" / "views"
@@ -110,3 +110,26 @@ def _view(raw: dict[str, Any]) -> ViewDefinition:
     from bmb.sources.fhir.viewdef import parse_view
 
     return parse_view(raw)
+
+
+def test_file_batches_read_mixed_type_ndjson_leniently(
+    tmp_path: Path, synthea: list[dict[str, Any]]
+) -> None:
+    view = load_view(VIEWS / "observation_flat.json")
+    data = _ndjson(tmp_path / "everything.ndjson", synthea)
+
+    rows = sum(b.num_rows for b in file_batches(view, [data], lenient=True))
+
+    assert rows == sum(r["resourceType"] == "Observation" for r in synthea)
+
+
+def test_mixed_type_ndjson_is_reread_leniently_and_the_summary_says_so(
+    tmp_path: Path, synthea: list[dict[str, Any]]
+) -> None:
+    view = load_view(VIEWS / "patient_flat.json")
+    data = _ndjson(tmp_path / "everything.ndjson", synthea)
+
+    summary = run_view(view, [data], tmp_path / "p.parquet")
+
+    assert "mix resource types" in summary.reason
+    assert summary.rows == sum(r["resourceType"] == "Patient" for r in synthea)

@@ -12,7 +12,7 @@ checks the reference path, the compiled path, or both.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -177,9 +177,3 @@ def run_suite(cases: list[Case], evaluate: Evaluator, progress: Progress | None 
         progress.advance("conformance")
     progress.finish("conformance")
     return report
-
-
-def iter_ids(cases: list[Case]) -> Iterator[str]:
-    """Case ids, for parametrized tests."""
-    for case in cases:
-        yield case.id

@@ -16,7 +16,7 @@ from itertools import product
 from typing import Any
 
 from bmb.sources.fhir.errors import FhirPathError
-from bmb.sources.fhir.fhirpath import Evaluation, Frame, Item, Node, output_value, wrap
+from bmb.sources.fhir.fhirpath import Evaluation, Frame, Item, output_value, wrap
 from bmb.sources.fhir.fhirpath.values import to_system
 from bmb.sources.fhir.viewdef import Column, Select, ViewDefinition
 
@@ -131,4 +131,4 @@ def evaluate_view(view: ViewDefinition, resources: list[dict[str, Any]]) -> list
     return [row for r in resources for row in runner.rows(r)]
 
 
-__all__ = ["Node", "ReferenceRunner", "Row", "evaluate_view"]
+__all__ = ["ReferenceRunner", "Row", "evaluate_view"]

@@ -180,7 +180,7 @@ def _view_json(view: ViewDefinition) -> str:
 
 
 def _reference_files(
-    view: ViewDefinition, files: list[Path], workers: int, progress: Progress
+    view: ViewDefinition, files: list[Path], workers: int
 ) -> Iterator[pa.RecordBatch]:
     view_json = _view_json(view)
     ndjson = [f for f in files if is_ndjson(f)]
@@ -270,6 +270,45 @@ def run_view(
     return RunSummary(chosen, reason, len(inputs), size, rows, elapsed)
 
 
+def file_batches(
+    view: ViewDefinition,
+    inputs: list[Path],
+    *,
+    path: str = "auto",
+    workers: int | None = None,
+    lenient: bool = False,
+) -> Iterator[pa.RecordBatch]:
+    """Rows of ``view`` over NDJSON/Bundle files, streamed as Arrow batches.
+
+    ``lenient`` reads NDJSON files that mix resource types (slower); without it such a
+    file stops the run with a conversion error naming the file and line.
+    """
+    compiled, _ = choose(view, path)
+    yield from _batches(view, compiled, inputs, view_schema(view),
+                        workers or os.cpu_count() or 1, lenient=lenient)  # fmt: skip
+
+
+def _batches(
+    view: ViewDefinition,
+    compiled: CompiledView | None,
+    inputs: list[Path],
+    target: pa.Schema,
+    workers: int,
+    *,
+    lenient: bool,
+) -> Iterator[pa.RecordBatch]:
+    if compiled is None:
+        yield from _reference_files(view, inputs, workers)
+        return
+    ndjson = [p for p in inputs if is_ndjson(p)]
+    if ndjson:
+        yield from _compiled_files(compiled, ndjson, workers, target, lenient)
+    bundled = [p for p in inputs if not is_ndjson(p)]
+    if bundled:
+        resources = (r for p in bundled for r in iter_resources(p))
+        yield from _compiled_resources(compiled, resources, workers, target)
+
+
 def _write(
     view: ViewDefinition,
     compiled: CompiledView | None,
@@ -283,16 +322,7 @@ def _write(
 ) -> int:
     output = AtomicOutput(out, target)
     try:
-        if compiled is not None:
-            ndjson = [p for p in inputs if is_ndjson(p)]
-            bundled = (r for p in inputs if not is_ndjson(p) for r in iter_resources(p))
-            batches: Iterator[pa.RecordBatch] = _chain(
-                _compiled_files(compiled, ndjson, workers, target, lenient) if ndjson else iter(()),
-                _compiled_resources(compiled, bundled, workers, target),
-            )
-        else:
-            batches = _reference_files(view, inputs, workers, progress)
-        for batch in batches:
+        for batch in _batches(view, compiled, inputs, target, workers, lenient=lenient):
             output.write(batch)
             progress.advance("rows written", batch.num_rows)
     except BaseException:
@@ -300,8 +330,3 @@ def _write(
         raise
     output.commit()
     return output.rows
-
-
-def _chain(*parts: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    for part in parts:
-        yield from part
