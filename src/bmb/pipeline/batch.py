@@ -104,6 +104,7 @@ class Batch:
         hashed once in Python, and DuckDB types every field, checks it, joins the ids
         and marks exact repeats - one materialization of the table. A layout the batch
         lacks gets an empty table with the same columns, so mappers need no special case.
+        Repeated records are found afterwards by key (:meth:`flag_duplicates`).
         """
         table = f"p_{layout.name}"
         parts: list[pa.Table] = []
@@ -139,17 +140,11 @@ class Batch:
             self.con.register("_stage", staged)
         joins, extra_cols, id_error = self._identity_joins(layout, precut)
         parsed = parse_sql(layout, "_stage", precut=precut, carry=("_file", "_period"))
-        dup = (
-            "CASE WHEN s._first < s.line_number THEN [{'field': NULL::VARCHAR, "
-            "'reason': 'duplicate', 'detail': 'repeats line ' || s._first}] ELSE [] END"
-        )
         with self.step("parse"):
             self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT s.* EXCLUDE (_errors, _first), "
-                f"false AS _skip{extra_cols}, "
-                f"list_concat(list_concat(s._errors, {id_error}), {dup}) AS _errors "
-                f"FROM (SELECT *, min(line_number) OVER (PARTITION BY _file, text) AS _first "
-                f"FROM ({parsed})) s {joins}"
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT s.* EXCLUDE (_errors), "
+                f"false AS _skip{extra_cols}, list_concat(s._errors, {id_error}) AS _errors "
+                f"FROM ({parsed}) s {joins}"
             )
             self.con.unregister("_stage")
         return table
@@ -259,20 +254,36 @@ class Batch:
     def flag_duplicates(
         self, table: str, key: tuple[str, ...], *, per_period: bool = False
     ) -> None:
-        """A second good record with the same key (in any file of the batch, or the same
-        period when ``per_period``) is a duplicate key. Exact repeats of a line were
-        already marked when the file was staged."""
+        """Repeated records: a later good record with the same key as an earlier one.
+
+        If its text is exactly the earlier record's, it is a ``duplicate`` (a record
+        sent twice); otherwise a ``duplicate_key`` (two different records claiming one
+        identity). ``per_period`` limits the comparison to one period, for snapshot
+        flows that legitimately repeat records from one period to the next. Windows run
+        over the short key columns only; texts are compared for the few repeats.
+        """
         cols = ", ".join(key)
         part = f"_period, {cols}" if per_period else cols
-        detail = f"a record with the same {cols} comes earlier"
         with self.step("validate"):
             self.con.execute(
-                f"UPDATE {table} SET _errors = list_append(_errors, "
-                f"{{'field': NULL::VARCHAR, 'reason': 'duplicate_key', 'detail': {q(detail)}}}) "
-                f"FROM (SELECT _file, line_number FROM (SELECT _file, line_number, "
-                f"row_number() OVER (PARTITION BY {part} ORDER BY _file, line_number) AS rn "
-                f"FROM {table} WHERE len(_errors) = 0) WHERE rn > 1) d "
-                f"WHERE {table}._file = d._file AND {table}.line_number = d.line_number"
+                "CREATE OR REPLACE TEMP TABLE _repeats AS SELECT r._file, r.line_number, "
+                "r.first_file, r.first_line, t.text = f.text AS same FROM (SELECT _file, "
+                "line_number, first_value(_file) OVER w AS first_file, "
+                "first_value(line_number) OVER w AS first_line, row_number() OVER w AS rn "
+                f"FROM {table} WHERE len(_errors) = 0 WINDOW w AS (PARTITION BY {part} "
+                "ORDER BY _file, line_number)) r "
+                f"JOIN {table} t ON t._file = r._file AND t.line_number = r.line_number "
+                f"JOIN {table} f ON f._file = r.first_file AND f.line_number = r.first_line "
+                "WHERE r.rn > 1"
+            )
+            self.con.execute(
+                f"UPDATE {table} SET _errors = list_append(_errors, CASE WHEN d.same THEN "
+                "{'field': NULL::VARCHAR, 'reason': 'duplicate', "
+                "'detail': 'repeats ' || d.first_file || ' line ' || d.first_line} ELSE "
+                "{'field': NULL::VARCHAR, 'reason': 'duplicate_key', "
+                "'detail': 'same key as ' || d.first_file || ' line ' || d.first_line} END) "
+                f"FROM _repeats d WHERE {table}._file = d._file "
+                f"AND {table}.line_number = d.line_number"
             )
 
     # -- outputs ------------------------------------------------------------------------
