@@ -7,6 +7,7 @@ give exactly the reference rows, or fail where the reference fails.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,3 +79,59 @@ def test_compiler_accepts_most_of_the_suite() -> None:
             pass
 
     assert accepted >= 104
+
+
+VIEWS = Path(__file__).resolve().parents[3] / "src" / "bmb" / "sources" / "fhir" / "views"
+
+#: A mapping-style view, as the FHIR-to-OMOP pipeline writes them.
+CONDITION_MAPPING = {
+    "resource": "Condition",
+    "constant": [{"name": "snomed", "valueUri": "http://snomed.info/sct"}],
+    "select": [
+        {
+            "column": [
+                {"name": "id", "path": "getResourceKey()", "type": "id"},
+                {"name": "person", "path": "subject.getReferenceKey(Patient)", "type": "id"},
+                {"name": "visit", "path": "encounter.getReferenceKey(Encounter)", "type": "id"},
+                {"name": "onset", "path": "onset.ofType(dateTime)", "type": "dateTime"},
+                {"name": "abated", "path": "abatement.exists()", "type": "boolean"},
+                {
+                    "name": "status",
+                    "path": "clinicalStatus.coding.code.join('|')",
+                    "type": "string",
+                },
+            ]
+        },
+        {
+            "forEach": "code.coding.where(system = %snomed)",
+            "column": [
+                {"name": "code", "path": "code", "type": "code"},
+                {"name": "coding_index", "path": "%rowIndex", "type": "integer"},
+                {"name": "display", "path": "display.first()", "type": "string"},
+            ],
+        },
+    ],
+    "where": [{"path": "verificationStatus.coding.exists(code = 'refuted').not()"}],
+}
+
+
+@pytest.mark.parametrize("name", ["observation_flat", "patient_flat", "condition_mapping"])
+def test_compiler_accepts_benchmark_and_mapping_views_and_agrees_on_synthea(
+    name: str, fixtures_dir: Path
+) -> None:
+    from bmb.sources.fhir.ndjson import read_json_file
+    from bmb.sources.fhir.viewdef import load_view
+
+    view = (
+        parse_view(CONDITION_MAPPING)
+        if name == "condition_mapping"
+        else load_view(VIEWS / f"{name}.json")
+    )
+    bundles = sorted((fixtures_dir / "synthea-fhir-r4").glob("*.json.gz"))[:5]
+    resources = [r for b in bundles for r in read_json_file(b)]
+
+    compile_view(view)  # must not decline
+    compiled = _rows(evaluate_compiled(view, resources))
+
+    assert compiled == _rows(evaluate_view(view, resources))
+    assert compiled

@@ -74,6 +74,28 @@ def _where(c: ExprCompiler, target: Sql, crit: ast.Expr, scope: Scope) -> Sql:
     return Sql(sql, False, target.json, target.type, node=target.node)
 
 
+def _choice_exists(c: ExprCompiler, target: ast.Expr | None, scope: Scope) -> str | None:
+    """``value.exists()`` on a choice element: is any of its typed keys present?"""
+    if not isinstance(target, ast.Member):
+        return None
+    parent = scope.focus if target.target is None else c.compile(target.target, scope)
+    if parent.node is None or parent.type is None:
+        return None
+    info = c.model.element(parent.type, target.name)
+    if info is None or not info.choice:
+        return None
+    var = c.var(scope)
+    subject = var if parent.many else parent.sql
+    tests = []
+    for key, typ in info.json_keys():
+        parent.node.child(key, typ, info.is_list)
+        tests.append(f'{subject}."{key}" IS NOT NULL')
+    present = "(" + " OR ".join(tests) + ")"
+    if not parent.many:
+        return f"coalesce({present}, FALSE)"
+    return f"(len(list_filter({parent.sql}, lambda {var}: {present})) > 0)"
+
+
 def _exists(target: Sql) -> Sql:
     sql = f"(len({target.sql}) > 0)" if target.many else f"({target.sql} IS NOT NULL)"
     return Sql(sql, False, False, "boolean")
@@ -180,6 +202,11 @@ def compile_call(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
         if target.sql != scope.root:
             raise Declined("getResourceKey() away from the resource root")
         return Sql(f'{scope.root}."id"', False, False, "id")
+    if name in ("exists", "empty") and not expr.args:
+        present = _choice_exists(c, expr.target, scope)
+        if present is not None:
+            sql = present if name == "exists" else f"(NOT {present})"
+            return Sql(sql, False, False, "boolean")
     target = _focus(c, expr, scope)
     if name == "where":
         _arity(expr, 1, 1)
