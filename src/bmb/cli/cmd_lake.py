@@ -131,16 +131,32 @@ def sql(
     snapshot: int = typer.Option(None, help="Query this lake snapshot instead of the latest."),
     out: Path = typer.Option(None, help="Write the result to .csv, .parquet or .json."),
     limit: int = typer.Option(50, help="Rows shown on the terminal."),
+    restricted: bool = typer.Option(
+        False,
+        "--restricted",
+        help="Also show the landing zone (landing.quarantine, landing.source_file): "
+        "stewards only, it holds records as received, identifiers included.",
+    ),
 ) -> None:
-    """Run a SQL query on the lake (stewards). CDM tables by name; bmb.ingestion_ledger.
+    """Run a SQL query (DuckDB dialect) on a lake snapshot, for stewards.
+
+    CDM tables by name (person, visit_occurrence, ...), the ledger as
+    bmb.ingestion_ledger, derived results as derived.<name>.
 
     Example: bmb sql "SELECT gender_concept_id, count(*) FROM person GROUP BY 1"
     """
+    import duckdb
+
     from bmb.cli.console import console, print_table
+    from bmb.domain.errors import UsageError
     from bmb.engines.lake import open_lake
 
-    with open_lake(lake_dir(lake), snapshot=snapshot) as engine:
-        table = engine.query(query)
+    with open_lake(lake_dir(lake), snapshot=snapshot, restricted=restricted) as engine:
+        try:
+            table = engine.query(query)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise UsageError(f"the query failed: {first}") from exc
         if out is not None:
             _write(table, out)
             console.print(f"{table.num_rows:,} rows written to {out} ({engine.snapshot_label})")

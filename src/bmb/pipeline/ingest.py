@@ -9,6 +9,7 @@ batch is skipped and reported: running the same ingestion twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ class BatchSummary:
     rows_out: dict[str, int]
     quarantined_by_reason: dict[str, int]
     seconds: float
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
 
 
 @dataclass
@@ -236,8 +238,9 @@ def _run_batch(
     finalize(b, coverage_end)
     b.write_table("landing.source_file", b.landed_rows())
     b.finish_accounts()
-    with b.step("commit"):
-        snap = lake.commit(record, b.writes)
+    t_commit = time.perf_counter()
+    snap = lake.commit(record, b.writes)
+    timings = {**record.timings, "commit": time.perf_counter() - t_commit}
     for name in FLOWS[flow]:
         con.execute(f"DROP TABLE IF EXISTS p_{name}")
     con.execute(
@@ -255,4 +258,5 @@ def _run_batch(
         rows_out=dict(record.rows_out),
         quarantined_by_reason=dict(record.quarantined_by_reason),
         seconds=seconds,
+        timings=timings,
     )
