@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from bmb.sources.fhir.column_types import schema
 from bmb.sources.fhir.errors import FhirInputError
 from bmb.sources.fhir.ndjson import read_json_file
 from bmb.sources.fhir.runner import evaluate_batches, file_batches, run_view
@@ -50,6 +51,9 @@ def test_both_paths_write_the_same_parquet_from_gzip_ndjson(
     assert (compiled.path, reference.path) == ("compiled", "reference")
     assert compiled.rows == sum(r["resourceType"] == view.resource for r in synthea) > 0
     assert _sorted(tmp_path / "c.parquet") == _sorted(tmp_path / "r.parquet")
+    expected = schema(view)
+    for out in ("c.parquet", "r.parquet"):
+        assert pq.read_schema(tmp_path / out).remove_metadata().equals(expected), out
 
 
 def test_bundle_references_resolve_to_patient_keys(

@@ -40,6 +40,7 @@ from bmb.sources.fhir.ndjson import (
 )
 from bmb.sources.fhir.reference import ReferenceRunner
 from bmb.sources.fhir.sql import CompiledView, Declined, compile_view, resources_table
+from bmb.sources.fhir.sql.expr import quote
 from bmb.sources.fhir.viewdef import ViewDefinition, parse_view
 from bmb.sources.fhir.writers import AtomicOutput
 
@@ -309,6 +310,34 @@ def _batches(
         yield from _compiled_resources(compiled, resources, workers, target)
 
 
+def _copy_parquet(
+    compiled: CompiledView, files: list[Path], out: Path, threads: int, *, lenient: bool
+) -> int:
+    """Compiled view over NDJSON straight to Parquet by DuckDB (parallel, zstd)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    names = [str(f) for f in files]
+    query = compiled.over_mixed_files(names) if lenient else compiled.over_files(names)
+    con = _connect(threads)
+    try:
+        result = con.execute(
+            f"COPY ({query}) TO {quote(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
+        ).fetchone()
+    except duckdb.Error as exc:
+        tmp.unlink(missing_ok=True)
+        for path in files:
+            bad = first_bad_line(path)
+            if bad is not None:
+                raise bad from None
+        if not lenient and "transform error" in str(exc).lower():
+            raise _MixedTypes(str(exc)) from None
+        raise _duck_error(exc) from None
+    finally:
+        con.close()
+    os.replace(tmp, out)
+    return int(result[0]) if result else 0
+
+
 def _write(
     view: ViewDefinition,
     compiled: CompiledView | None,
@@ -320,6 +349,10 @@ def _write(
     *,
     lenient: bool,
 ) -> int:
+    if compiled is not None and out.suffix.lower() == ".parquet" and all(map(is_ndjson, inputs)):
+        rows = _copy_parquet(compiled, inputs, out, workers, lenient=lenient)
+        progress.advance("rows written", rows)
+        return rows
     output = AtomicOutput(out, target)
     try:
         for batch in _batches(view, compiled, inputs, target, workers, lenient=lenient):
