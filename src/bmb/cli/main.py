@@ -14,7 +14,7 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from bmb import __version__
-from bmb.cli import cmd_fhir, cmd_lake, cmd_synth
+from bmb.cli import cmd_characterize, cmd_cohort, cmd_fhir, cmd_lake, cmd_rates, cmd_synth
 from bmb.domain.errors import BmbError
 
 app = typer.Typer(
@@ -50,8 +50,11 @@ def _root(
     _DEBUG = debug
 
 
+cmd_characterize.register(app)
+cmd_cohort.register(app)
 cmd_fhir.register(app)
 cmd_lake.register(app)
+cmd_rates.register(app)
 cmd_synth.register(app)
 
 
