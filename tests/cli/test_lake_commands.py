@@ -20,8 +20,30 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+NERI = fiscal_code("Neri", "Ugo", "M", "1931-02-11")
+
+
 def _deaths(d: Path) -> Path:
     d.mkdir()
+    write(
+        d,
+        "registry",
+        "202401",
+        [
+            {
+                "codice_fiscale": NERI,
+                "tipo_identificativo": "0",
+                "sesso": "M",
+                "data_nascita": "19310211",
+                "comune_nascita": "010025",
+                "cittadinanza": "100",
+                "comune_residenza": "010025",
+                "asl": "103",
+                "distretto": "009",
+                "data_inizio_assistenza": "19310211",
+            }
+        ],
+    )
     write(
         d,
         "deaths",
@@ -29,7 +51,7 @@ def _deaths(d: Path) -> Path:
         [
             {
                 "id_scheda": "D9",
-                "codice_fiscale": fiscal_code("Neri", "Ugo", "M", "1931-02-11"),
+                "codice_fiscale": NERI,
                 "tipo_identificativo": "0",
                 "data_decesso": "20240501",
                 "causa_iniziale": "I21.9",
@@ -46,11 +68,11 @@ def test_init_ingest_status_sql_round_trip(env: Path, capsys: pytest.CaptureFixt
     flows = _deaths(env / "flows")
     assert run(["ingest", str(flows), "--lake", lake, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["batches"][0]["records_in"] == 1
+    assert [b["records_in"] for b in report["batches"]] == [1, 1]
     assert run(["ingest", str(flows), "--lake", lake, "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["batches"] == []
-    assert len(again["skipped"]) == 1
+    assert len(again["skipped"]) == 2
     assert run(["status", "--lake", lake, "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     rows = {t["table"]: t["rows"] for t in status["tables"]}

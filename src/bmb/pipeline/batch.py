@@ -234,6 +234,18 @@ class Batch:
                 f"WHERE {condition}"
             )
 
+    def require_known_person(self, table: str) -> None:
+        """Records of flows without demographics need a person the lake already knows."""
+        self.add_error(
+            table,
+            "len(_errors) = 0 AND person_id NOT IN (SELECT person_id FROM _known_persons) "
+            "AND person_id NOT IN (SELECT person_id FROM _person_candidates "
+            "WHERE birth_date IS NOT NULL)",
+            None,
+            "unknown_person",
+            "'not in the registry nor in this batch'",
+        )
+
     def keep_latest(self, table: str, key: tuple[str, ...]) -> None:
         """Snapshot flows: of the good records sharing a key, only the latest period's counts.
 

@@ -9,6 +9,7 @@ from bmb.pipeline.batch import Batch
 def map_deaths(b: Batch) -> None:
     t = "p_deaths"
     b.flag_duplicates(t, ("id_scheda",))
+    b.require_known_person(t)
     b.add_error(
         t,
         "len(_errors) = 0 AND causa_iniziale NOT IN (SELECT code FROM _code_map "

@@ -10,6 +10,7 @@ from bmb.pipeline.maps.common import row_id
 def map_exemptions(b: Batch) -> None:
     t = "p_exemptions"
     b.flag_duplicates(t, ("id_esenzione",), per_period=True)
+    b.require_known_person(t)
     b.add_error(
         t,
         "len(_errors) = 0 AND codice_esenzione NOT IN (SELECT code FROM _code_map "

@@ -10,6 +10,7 @@ from bmb.pipeline.maps.common import row_id
 def map_labs(b: Batch) -> None:
     t = "p_labs"
     b.flag_duplicates(t, ("id_risultato",))
+    b.require_known_person(t)
     b.add_error(
         t,
         "len(_errors) = 0 AND codice_loinc NOT IN (SELECT code FROM _code_map "

@@ -30,6 +30,8 @@ REASONS: dict[str, str] = {
     "duplicate": "an exact repeat of an earlier record of the same file",
     "duplicate_key": "a second record with the same key and different content",
     "orphan": "a detail record whose header record is missing",
+    "unknown_person": "the record names a person the lake does not know and carries no "
+    "demographics to describe them (ingest the registry first)",
     "inconsistent_dates": "dates in the wrong order (discharge before admission, ...)",
 }
 
