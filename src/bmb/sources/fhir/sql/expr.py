@@ -38,6 +38,9 @@ class Sql:
     type: str | None
     path: tuple[str, str] | None = None  # (base JSON expression, JSONPath) when foldable
     node: Field | None = None  # set when the items are native structs read by the schema
+    # For a list built by mapping steps over a base list: (base, lambda variable, item
+    # expression), so that ``a.b.c`` maps the base once instead of once per step.
+    chain: tuple[str, str, str] | None = None
 
 
 def quote(text: str) -> str:
@@ -161,13 +164,19 @@ class ExprCompiler:
             access = f"{parent.sql}.{field}"
             sql = f"coalesce({access}, [])" if is_list else access
         else:
-            var = self.var(scope)
-            if is_list:
-                children = f"coalesce({var}.{field}, [])"
-                sql = f"flatten(list_transform({parent.sql}, lambda {var}: {children}))"
+            if parent.chain is not None:
+                base, var, item = parent.chain
             else:
-                mapped = f"list_transform({parent.sql}, lambda {var}: {var}.{field})"
+                var = self.var(scope)
+                base, item = parent.sql, var
+            step = f"{item}.{field}"
+            if is_list:
+                children = f"coalesce({step}, [])"
+                sql = f"flatten(list_transform({base}, lambda {var}: {children}))"
+            else:
+                mapped = f"list_transform({base}, lambda {var}: {step})"
                 sql = f"list_filter({mapped}, lambda {var}: {var} IS NOT NULL)"
+                return Sql(sql, many, False, fhir_type, None, native, (base, var, step))
         if is_list and native is None:
             var = self.var(scope)
             sql = f"list_filter({sql}, lambda {var}: {var} IS NOT NULL)"
