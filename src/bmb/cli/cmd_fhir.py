@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
 def view(
     view_file: Path = typer.Argument(..., help="The ViewDefinition (JSON)."),
     inputs: list[Path] = typer.Argument(
-        ..., help="FHIR input: NDJSON files (.ndjson, .ndjson.gz) or Bundles (.json, .json.gz)."
+        ...,
+        help="FHIR input: NDJSON (.ndjson, .ndjson.gz), Bundles (.json, .json.gz), or folders "
+        "(a Bulk Data export: the files named after the view's resource type are read).",
     ),
     out: Path = typer.Option(..., "--out", help="Output file: .parquet, .csv or .ndjson."),
     path: str = typer.Option(

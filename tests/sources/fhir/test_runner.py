@@ -137,3 +137,16 @@ def test_mixed_type_ndjson_is_reread_leniently_and_the_summary_says_so(
 
     assert "mix resource types" in summary.reason
     assert summary.rows == sum(r["resourceType"] == "Patient" for r in synthea)
+
+
+def test_a_folder_reads_the_files_of_the_views_resource_type(
+    tmp_path: Path, synthea: list[dict[str, Any]]
+) -> None:
+    view = load_view(VIEWS / "patient_flat.json")
+    for rtype in ("Patient", "Observation"):
+        _ndjson(tmp_path / f"{rtype}.ndjson", [r for r in synthea if r["resourceType"] == rtype])
+
+    summary = run_view(view, [tmp_path], tmp_path / "out" / "p.parquet")
+
+    assert summary.files == 1
+    assert summary.rows == sum(r["resourceType"] == "Patient" for r in synthea)

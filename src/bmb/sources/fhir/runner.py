@@ -240,6 +240,29 @@ def evaluate_batches(
         yield from _reference_stream(ReferenceRunner(view), target, resources)
 
 
+def expand_inputs(view: ViewDefinition, paths: list[Path]) -> list[Path]:
+    """Files to read: folders become their FHIR files, the view's resource type first.
+
+    A Bulk Data export names files by resource type (``Patient.ndjson``,
+    ``Patient.001.ndjson.gz``); in a folder, those of the view's type are taken when
+    there are any, so a Patient view does not scan the Observations.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(
+            p for p in path.iterdir()
+            if p.is_file() and (is_ndjson(p) or p.name.lower().endswith((".json", ".json.gz")))
+        )  # fmt: skip
+        typed = [p for p in found if p.name.split(".")[0] == view.resource]
+        files.extend(typed or found)
+    if not files:
+        raise FhirInputError(f"{', '.join(map(str, paths))}: no FHIR files (.ndjson, .json) found")
+    return files
+
+
 def run_view(
     view: ViewDefinition,
     inputs: list[Path],
@@ -252,6 +275,7 @@ def run_view(
     """Evaluate ``view`` over NDJSON/Bundle files and write the rows to ``out``."""
     progress = progress or NullProgress()
     workers = workers or os.cpu_count() or 1
+    inputs = expand_inputs(view, inputs)
     missing = [p for p in inputs if not p.is_file()]
     if missing:
         raise FhirInputError(f"{missing[0]}: file not found")
