@@ -91,15 +91,32 @@ def test_nothing_else_is_quarantined_but_orphans_of_rejected_headers(
     listed = {(Path(f["file"]).name, f["line"]) for f in faults["faults"]}  # type: ignore[attr-defined]
     header_faults = Counter(f["layout"] for f in faults["faults"])  # type: ignore[attr-defined]
     with open_lake(lake, restricted=True) as e:
-        rows = e.query("SELECT file_name, line_number, layout, reason FROM landing.quarantine")
+        rows = e.query(
+            "SELECT file_name, line_number, layout, reason, raw_record FROM landing.quarantine"
+        )
     orphans: Counter[str] = Counter()
+    good_registry = _good_registry_codes(ingested[0], listed)
     for r in rows.to_pylist():
         if (r["file_name"], r["line_number"]) in listed:
+            continue
+        if r["reason"] == "unknown_person":  # their registry record was a fault
+            assert not any(code in r["raw_record"] for code in good_registry), r
             continue
         assert r["reason"] == "orphan", f"quarantined without a fault: {r}"
         orphans[r["layout"]] += 1
     for detail, n in orphans.items():
         assert n <= header_faults[HEADER_OF[detail]]
+
+
+def _good_registry_codes(region: Path, faulty: set[tuple[str, int]]) -> set[str]:
+    """Fiscal codes of the registry records the generator left intact."""
+    codes = set()
+    for path in (region / "flows" / "registry").glob("*.txt"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for i, line in enumerate(text.splitlines(), start=1):
+            if (path.name, i) not in faulty:
+                codes.add(line.split(";")[0])
+    return codes
 
 
 def test_records_reconcile_per_file(

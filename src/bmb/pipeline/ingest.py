@@ -32,8 +32,9 @@ from bmb.pipeline.maps import MAPPERS
 if TYPE_CHECKING:
     import duckdb
 
-#: Ingestion order: who the residents are first, then their care.
-FLOW_ORDER = ("registry", "deaths", "exemptions", "sdo", "emur", "outpatient", "pharmacy", "labs")
+#: Ingestion order: who the residents are first, then the flows that also describe a
+#: person (sex, birth), then those that only name one (deaths, exemptions, labs).
+FLOW_ORDER = ("registry", "sdo", "emur", "outpatient", "pharmacy", "deaths", "exemptions", "labs")
 
 
 @dataclass
