@@ -95,6 +95,7 @@ CONDITION_MAPPING = {
                 {"name": "visit", "path": "encounter.getReferenceKey(Encounter)", "type": "id"},
                 {"name": "onset", "path": "onset.ofType(dateTime)", "type": "dateTime"},
                 {"name": "abated", "path": "abatement.exists()", "type": "boolean"},
+                {"name": "onset_age", "path": "(onset as Age).value", "type": "decimal"},
                 {
                     "name": "status",
                     "path": "clinicalStatus.coding.code.join('|')",

@@ -108,6 +108,10 @@ class ExprCompiler:
             return self._call(expr, scope)
         if isinstance(expr, ast.Binary):
             return self._binary(expr, scope)
+        if isinstance(expr, ast.TypeTest) and expr.op == "as":
+            # ``x as T`` is ``x.ofType(T)`` on a single item (older views write it so).
+            of_type = ast.Call(expr.operand, "ofType", (ast.Member(None, expr.type_name),))
+            return self.single(self.compile(of_type, scope), scope, "as")
         if isinstance(expr, ast.Unary) and expr.op == "-":
             value = self.typed(self.single(self.compile(expr.operand, scope), scope))
             if scalar_kind(value.type) not in ("BIGINT", "DOUBLE"):

@@ -190,6 +190,8 @@ def compile_call(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
     name = expr.name
     if name == "ofType":
         return _of_type(c, expr, scope)
+    if name == "as":
+        return c.single(_of_type(c, replace(expr, name="ofType"), scope), scope, "as()")
     if name == "join":
         return _join(c, expr, scope)
     if name == "getReferenceKey":
