@@ -9,10 +9,31 @@ modules are imported only when a function needs them.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 try:
     __version__ = version("bmb")
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from bmb.engines.lake import LakeEngine
+
+
+def open_lake(
+    path: str | Path | None = None, *, snapshot: int | None = None
+) -> LakeEngine:
+    """Open a lake for querying: DuckDB over its current (or a given) snapshot.
+
+    CDM tables appear as views over the snapshot's live Parquet files; nothing is
+    copied. ``path`` defaults to ``$BMB_LAKE``, else ``./bmb-lake``. The result has
+    ``.query(sql)`` (a pyarrow Table), ``.con`` (the DuckDB connection) and
+    ``.snapshot`` (the lake snapshot every query sees).
+    """
+    from bmb.engines.lake import open_lake as _open
+
+    return _open(path, snapshot=snapshot)
+
+
+__all__ = ["__version__", "open_lake"]
