@@ -14,7 +14,15 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from bmb import __version__
-from bmb.cli import cmd_characterize, cmd_cohort, cmd_fhir, cmd_lake, cmd_rates, cmd_synth
+from bmb.cli import (
+    cmd_characterize,
+    cmd_cohort,
+    cmd_fhir,
+    cmd_lake,
+    cmd_rates,
+    cmd_synth,
+    cmd_vocab,
+)
 from bmb.domain.errors import BmbError
 
 app = typer.Typer(
@@ -54,6 +62,7 @@ cmd_characterize.register(app)
 cmd_cohort.register(app)
 cmd_fhir.register(app)
 cmd_lake.register(app)
+cmd_vocab.register(app)
 cmd_rates.register(app)
 cmd_synth.register(app)
 
