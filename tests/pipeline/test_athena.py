@@ -112,5 +112,5 @@ def test_vocab_load_refuses_a_folder_without_concepts(tmp_path: Path) -> None:
     from bmb.domain.errors import UsageError
 
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UsageError, match="no CONCEPT.csv"):
+    with pytest.raises(UsageError, match=r"no CONCEPT\.csv"):
         load_vocabulary(tmp_path / "lake", tmp_path / "empty")
