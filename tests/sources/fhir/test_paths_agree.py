@@ -136,3 +136,38 @@ def test_compiler_accepts_benchmark_and_mapping_views_and_agrees_on_synthea(
 
     assert compiled == _rows(evaluate_view(view, resources))
     assert compiled
+
+
+REFERENCES = [
+    "Patient/1",
+    "Patient/p.1-x",
+    "Encounter/amb-1101-4",
+    "http://h/fhir/Patient/9/_history/2",
+    "Patient/9/_history/2",
+    "urn:uuid:0f3f5f9e-8a7b-4c1d-9e2f-1a2b3c4d5e6f",
+    "Observation/1",
+    "patient/1",
+    "Patient/",
+    "Patient/a/b",
+    "Patient/" + "x" * 65,
+    "#contained",
+    "Patient?identifier=1",
+]
+
+
+@pytest.mark.parametrize("expected", [None, "Patient", "Encounter"])
+def test_reference_keys_in_sql_equal_the_python_keys(expected: str | None) -> None:
+    import duckdb
+
+    from bmb.sources.fhir.keys import reference_key
+    from bmb.sources.fhir.sql.expr import quote, reference_key_sql
+
+    refs = [{"reference": r, "type": "Patient"} for r in REFERENCES]
+    structs = ", ".join(
+        f"{{'reference': {quote(r['reference'])}, 'type': 'Patient'}}" for r in refs
+    )
+    sql = f"SELECT list_transform([{structs}], lambda x: {reference_key_sql('x', expected)})"
+
+    keys = duckdb.sql(sql).fetchall()[0][0]
+
+    assert keys == [reference_key(r, expected) for r in refs]

@@ -321,13 +321,25 @@ def reference_key_sql(reference: str, expected: str | None) -> str:
     literal = f"regexp_extract({ref}, {quote(LITERAL_REFERENCE)}, ['t', 'i'])"
     uuid_id = f"regexp_extract({ref}, {quote(UUID_REFERENCE)}, 1)"
     declared = f'{reference}."type"'
+    # The common form, ``Type/id``, is recognised by an anchored match without captures;
+    # only other forms (absolute URLs, versions, urn:uuid) pay for the full pattern.
     if expected is None:
+        fast = f"regexp_full_match({ref}, {quote(_RELATIVE)})"
         return (
-            f"(CASE WHEN {literal}.i <> '' THEN {literal}.i "
+            f"(CASE WHEN {fast} THEN split_part({ref}, '/', 2) "
+            f"WHEN {literal}.i <> '' THEN {literal}.i "
             f"WHEN {uuid_id} <> '' THEN {uuid_id} END)"
         )
     want = quote(expected)
+    prefix = quote(expected + "/")
+    rest = f"substr({ref}, {len(expected) + 2})"
+    fast = f"(starts_with({ref}, {prefix}) AND regexp_full_match({rest}, {quote(_ID)}))"
     return (
-        f"(CASE WHEN {literal}.i <> '' THEN (CASE WHEN {literal}.t = {want} THEN {literal}.i END) "
+        f"(CASE WHEN {fast} THEN {rest} "
+        f"WHEN {literal}.i <> '' THEN (CASE WHEN {literal}.t = {want} THEN {literal}.i END) "
         f"WHEN {uuid_id} <> '' AND {declared} = {want} THEN {uuid_id} END)"
     )
+
+
+_ID = "[A-Za-z0-9.-]{1,64}"
+_RELATIVE = "[A-Z][A-Za-z]+/" + _ID
