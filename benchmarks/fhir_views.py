@@ -19,6 +19,7 @@ import argparse
 import gzip
 import json
 import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
@@ -168,6 +169,10 @@ def main() -> None:
                 f"Patients, {counts['Observation']:,} Observations) by replicating the Synthea "
                 f"R4 fixtures with fresh ids, in {time.perf_counter() - started:.0f} s"
             )
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"machine load average {load} on {os.cpu_count()} cores (other work slows both sides)"
+        )
         print(
             f"cores: {args.workers}; BMB writes Parquet (zstd); fhirpathpy sample "
             f"{args.sample:,} per view, same column paths, {args.workers} processes\n"
