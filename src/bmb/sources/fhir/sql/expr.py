@@ -1,12 +1,13 @@
 """FHIRPath to DuckDB SQL: one expression at a time, or a clear refusal.
 
 A compiled expression (:class:`Sql`) is either one item (SQL NULL meaning empty) or a
-SQL list (the collection), of JSON values or of typed values (VARCHAR, BOOLEAN,
-BIGINT, DOUBLE), with the FHIR type of its items. Navigation uses the FHIR model to
-know, before seeing data, which steps repeat, so ``name.given`` becomes the single
-JSONPath ``$.name[*].given[*]`` parsed once by DuckDB. Whatever cannot be compiled
-with exactly the reference semantics raises :class:`Declined` naming the construct;
-the view then runs on the reference path (ADR 0011).
+SQL list (the collection), of native structs (complex types, read as the schema in
+:mod:`.schema` says) or of typed values (VARCHAR, BOOLEAN, BIGINT, DOUBLE), with the
+FHIR type of its items. Navigation uses the FHIR model to know, before seeing data,
+which steps repeat: ``name.given`` is ``flatten(list_transform(name, ...given))``.
+Whatever cannot be compiled with exactly the reference semantics raises
+:class:`Declined` naming the construct; the view then runs on the reference path
+(ADR 0011).
 """
 
 from __future__ import annotations
@@ -30,13 +31,11 @@ class Declined(Exception):  # noqa: N818 - a verdict on a view, not a failure
 
 @dataclass(frozen=True, slots=True)
 class Sql:
-    """A compiled expression: SQL text, list or single, JSON or typed, FHIR item type."""
+    """A compiled expression: SQL text, list or single, FHIR item type, schema node."""
 
     sql: str
     many: bool
-    json: bool
     type: str | None
-    path: tuple[str, str] | None = None  # (base JSON expression, JSONPath) when foldable
     node: Field | None = None  # set when the items are native structs read by the schema
     # For a list built by mapping steps over a base list: (base, lambda variable, item
     # expression), so that ``a.b.c`` maps the base once instead of once per step.
@@ -95,7 +94,7 @@ class ExprCompiler:
         if isinstance(expr, ast.Literal):
             return self._literal(expr.value)
         if isinstance(expr, ast.Empty):
-            return Sql("NULL", False, False, None)
+            return Sql("NULL", False, None)
         if isinstance(expr, ast.Variable) and expr.name == "this":
             return scope.focus
         if isinstance(expr, ast.External):
@@ -122,19 +121,19 @@ class ExprCompiler:
     # -- terms ------------------------------------------------------------------------
     def _literal(self, value: object) -> Sql:
         if isinstance(value, bool):
-            return Sql("TRUE" if value else "FALSE", False, False, "boolean")
+            return Sql("TRUE" if value else "FALSE", False, "boolean")
         if isinstance(value, int):
-            return Sql(f"CAST({value} AS BIGINT)", False, False, "integer")
+            return Sql(f"CAST({value} AS BIGINT)", False, "integer")
         if isinstance(value, Decimal):
-            return Sql(f"CAST({value} AS DOUBLE)", False, False, "decimal")
+            return Sql(f"CAST({value} AS DOUBLE)", False, "decimal")
         if isinstance(value, str):
-            return Sql(quote(value), False, False, "string")
+            return Sql(quote(value), False, "string")
         kind = type(value).__name__.removeprefix("FP")
         raise Declined(f"a {kind} literal or constant (date/time precision rules)")
 
     def _external(self, name: str, scope: Scope) -> Sql:
         if name == "rowIndex":
-            return Sql(scope.row_index, False, False, "integer")
+            return Sql(scope.row_index, False, "integer")
         if name in ("resource", "rootResource", "context"):
             raise Declined(f"%{name} (the whole resource)")
         if name in scope.constants:
@@ -180,24 +179,22 @@ class ExprCompiler:
             else:
                 mapped = f"list_transform({base}, lambda {var}: {step})"
                 sql = f"list_filter({mapped}, lambda {var}: {var} IS NOT NULL)"
-                return Sql(sql, many, False, fhir_type, None, native, (base, var, step))
+                return Sql(sql, many, fhir_type, native, (base, var, step))
         if is_list and native is None:
             var = self.var(scope)
             sql = f"list_filter({sql}, lambda {var}: {var} IS NOT NULL)"
-        return Sql(sql, many, False, fhir_type, None, native)
+        return Sql(sql, many, fhir_type, native)
 
     def _index(self, expr: ast.Index, scope: Scope) -> Sql:
         target = self.compile(expr.target, scope)
         index = self.compile(expr.index, scope)
-        if index.type != "integer" or index.json:
+        if index.type != "integer":
             raise Declined("an index that is not an integer")
         if not target.many:
             return replace(
-                target, sql=f"(CASE WHEN {index.sql} = 0 THEN {target.sql} END)", path=None
+                target, sql=f"(CASE WHEN {index.sql} = 0 THEN {target.sql} END)", chain=None
             )
-        return Sql(
-            f"{target.sql}[{index.sql} + 1]", False, target.json, target.type, node=target.node
-        )
+        return Sql(f"{target.sql}[{index.sql} + 1]", False, target.type, node=target.node)
 
     # -- conversions ------------------------------------------------------------------
     def var(self, scope: Scope) -> str:
@@ -205,27 +202,12 @@ class ExprCompiler:
         return f"_x{next(scope.names)}"
 
     def typed(self, value: Sql) -> Sql:
-        """Items as typed SQL values (VARCHAR, BOOLEAN, BIGINT, DOUBLE)."""
-        if not value.json:
-            if value.node is not None:
-                raise Declined(f"a whole {value.type} where a primitive value is needed")
-            return value
-        kind = scalar_kind(value.type)
-        if kind is None:
-            raise Declined(f"a {value.type or 'value of unknown type'} where a primitive is needed")
-        if value.path is not None and kind == "VARCHAR":
-            base, path = value.path
-            sql = f"json_extract_string({base}, {quote(path)})"
-            if value.many:
-                sql = f"coalesce({sql}, []::VARCHAR[])"
-        elif kind == "VARCHAR":
-            if value.many:
-                sql = f"list_transform({value.sql}, lambda _s: json_extract_string(_s, '$'))"
-            else:
-                sql = f"json_extract_string({value.sql}, '$')"
-        else:
-            sql = f"CAST({value.sql} AS {kind}{'[]' if value.many else ''})"
-        return Sql(sql, value.many, False, value.type)
+        """Items as typed SQL values: primitives already are; a whole struct is declined."""
+        if value.node is not None or scalar_kind(value.type) is None:
+            raise Declined(
+                f"a whole {value.type or 'value of unknown type'} where a primitive is needed"
+            )
+        return value
 
     def single(self, value: Sql, scope: Scope, what: str = "an operator") -> Sql:
         """The one item an operator needs; more than one is an error at run time."""
@@ -233,14 +215,14 @@ class ExprCompiler:
             return value
         message = f"{quote(f'{what} expects a single item, got several in ')} || {scope.label()}"
         sql = f"(CASE WHEN len({value.sql}) > 1 THEN error({message}) ELSE {value.sql}[1] END)"
-        return Sql(sql, False, value.json, value.type)
+        return Sql(sql, False, value.type, node=value.node)
 
     def as_list(self, value: Sql) -> Sql:
         """Any expression as a SQL list (a single item becomes a list of zero or one)."""
         if value.many:
             return value
         sql = f"list_filter([{value.sql}], lambda _e: _e IS NOT NULL)"
-        return Sql(sql, True, value.json, value.type, node=value.node)
+        return Sql(sql, True, value.type, node=value.node)
 
     def boolean(self, value: Sql, scope: Scope, what: str) -> str:
         """A boolean condition from a compiled expression (NULL is unknown)."""
@@ -266,7 +248,7 @@ class ExprCompiler:
                 "xor": f"({p} <> {q})",
                 "implies": f"((NOT {p}) OR {q})",
             }[op]
-            return Sql(sql, False, False, "boolean")
+            return Sql(sql, False, "boolean")
         left = self.typed(self.compile(expr.left, scope))
         right = self.typed(self.compile(expr.right, scope))
         if op in ("=", "!="):
@@ -276,7 +258,7 @@ class ExprCompiler:
             b = self.single(right, scope, "&")
             if not {scalar_kind(a.type), scalar_kind(b.type)} <= {"VARCHAR", None}:
                 raise Declined("& on non-strings")
-            return Sql(f"(coalesce({a.sql}, '') || coalesce({b.sql}, ''))", False, False, "string")
+            return Sql(f"(coalesce({a.sql}, '') || coalesce({b.sql}, ''))", False, "string")
         a = self.single(left, scope, op)
         b = self.single(right, scope, op)
         ka, kb = scalar_kind(a.type), scalar_kind(b.type)
@@ -285,17 +267,17 @@ class ExprCompiler:
         if op in ("<", ">", "<=", ">="):
             if not ((ka == kb == "VARCHAR") or {ka, kb} <= {"BIGINT", "DOUBLE"}):
                 raise Declined(f"{op} between {a.type} and {b.type}")
-            return Sql(f"({a.sql} {op} {b.sql})", False, False, "boolean")
+            return Sql(f"({a.sql} {op} {b.sql})", False, "boolean")
         if op == "+" and ka == kb == "VARCHAR":
-            return Sql(f"({a.sql} || {b.sql})", False, False, "string")
+            return Sql(f"({a.sql} || {b.sql})", False, "string")
         if op in ("+", "-", "*", "/") and {ka, kb} <= {"BIGINT", "DOUBLE"}:
             if op == "/":
                 sql = (
                     f"(CASE WHEN {b.sql} = 0 THEN NULL ELSE CAST({a.sql} AS DOUBLE) / {b.sql} END)"
                 )
-                return Sql(sql, False, False, "decimal")
+                return Sql(sql, False, "decimal")
             typ = "integer" if ka == kb == "BIGINT" else "decimal"
-            return Sql(f"({a.sql} {op} {b.sql})", False, False, typ)
+            return Sql(f"({a.sql} {op} {b.sql})", False, typ)
         raise Declined(f"operator {op} on {a.type} and {b.type}")
 
     def _equality(self, op: str, left: Sql, right: Sql, scope: Scope) -> Sql:
@@ -307,12 +289,12 @@ class ExprCompiler:
             raise Declined(f"= between {left.type} and {right.type}")
         neg = "NOT " if op == "!=" else ""
         if not left.many and not right.many:
-            return Sql(f"({neg}({left.sql} = {right.sql}))", False, False, "boolean")
+            return Sql(f"({neg}({left.sql} = {right.sql}))", False, "boolean")
         if ka != kb:
             raise Declined("collection = between numbers of different types")
         a, b = self.as_list(left).sql, self.as_list(right).sql
         sql = f"(CASE WHEN len({a}) = 0 OR len({b}) = 0 THEN NULL ELSE {neg}({a} = {b}) END)"
-        return Sql(sql, False, False, "boolean")
+        return Sql(sql, False, "boolean")
 
 
 def reference_key_sql(reference: str, expected: str | None) -> str:

@@ -58,7 +58,7 @@ def _const_str(arg: ast.Expr, scope: Scope) -> str:
 
 def _item_scope(c: ExprCompiler, items: Sql, scope: Scope) -> tuple[str, Scope]:
     var = c.var(scope)
-    item = Sql(var, False, items.json, items.type, node=items.node)
+    item = Sql(var, False, items.type, node=items.node)
     return var, scope.with_focus(item)  # fmt: skip
 
 
@@ -67,11 +67,11 @@ def _where(c: ExprCompiler, target: Sql, crit: ast.Expr, scope: Scope) -> Sql:
     cond = c.boolean(c.compile(crit, inner), inner, "where()")
     if target.many:
         sql = f"list_filter({target.sql}, lambda {var}: coalesce({cond}, FALSE))"
-        return Sql(sql, True, target.json, target.type, node=target.node)
+        return Sql(sql, True, target.type, node=target.node)
     # A single item: bind it once with a one-element list so the criteria sees it by name.
     keep = f"{var} IS NOT NULL AND coalesce({cond}, FALSE)"
     sql = f"list_filter([{target.sql}], lambda {var}: {keep})[1]"
-    return Sql(sql, False, target.json, target.type, node=target.node)
+    return Sql(sql, False, target.type, node=target.node)
 
 
 def _choice_exists(c: ExprCompiler, target: ast.Expr | None, scope: Scope) -> str | None:
@@ -98,18 +98,7 @@ def _choice_exists(c: ExprCompiler, target: ast.Expr | None, scope: Scope) -> st
 
 def _exists(target: Sql) -> Sql:
     sql = f"(len({target.sql}) > 0)" if target.many else f"({target.sql} IS NOT NULL)"
-    return Sql(sql, False, False, "boolean")
-
-
-def _first_path(target: Sql) -> Sql | None:
-    """``x.first()`` as a JSONPath when ``x`` has exactly one, final, wildcard."""
-    if target.path is None:
-        return None
-    base, path = target.path
-    if path.count("[*]") == 1 and path.endswith("[*]"):
-        text = path[:-3] + "[0]"
-        return Sql(f"json_extract({base}, {quote(text)})", False, True, target.type, (base, text))
-    return None
+    return Sql(sql, False, "boolean")
 
 
 def _of_type(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
@@ -126,7 +115,7 @@ def _of_type(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
         if info is not None and info.choice:
             matches = [(k, t) for k, t in info.json_keys() if c.model.is_subtype(t, wanted)]
             if not matches:
-                return Sql("NULL", False, True, wanted)
+                return Sql("NULL", False, wanted)
             if len(matches) > 1:
                 raise Declined(f"ofType({wanted}) matching several choice types")
             key, typ = matches[0]
@@ -138,7 +127,7 @@ def _of_type(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
         return target
     if c.model.is_subtype(target.type, wanted) or target.type == wanted:
         return target
-    return Sql("NULL", False, target.json, wanted)
+    return Sql("NULL", False, wanted)
 
 
 def _join(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
@@ -148,8 +137,8 @@ def _join(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
     if items.type not in STRING_FAMILY and items.type not in ("string", INEXACT_STRING):
         raise Declined(f"join() of {items.type}")
     if not items.many:
-        return Sql(f"coalesce({items.sql}, '')", False, False, "string")
-    return Sql(f"array_to_string({items.sql}, {quote(sep)})", False, False, "string")
+        return Sql(f"coalesce({items.sql}, '')", False, "string")
+    return Sql(f"array_to_string({items.sql}, {quote(sep)})", False, "string")
 
 
 def _reference_key(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
@@ -163,11 +152,11 @@ def _reference_key(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
     target.node.child("reference", "string", False)
     target.node.child("type", "uri", False)
     if not target.many:
-        return Sql(reference_key_sql(target.sql, expected), False, False, "id")
+        return Sql(reference_key_sql(target.sql, expected), False, "id")
     var = c.var(scope)
     keys = f"list_transform({target.sql}, lambda {var}: {reference_key_sql(var, expected)})"
     sql = f"list_filter({keys}, lambda {var}: {var} IS NOT NULL)"
-    return Sql(sql, True, False, "id")
+    return Sql(sql, True, "id")
 
 
 def _string_fn(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
@@ -178,11 +167,11 @@ def _string_fn(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
     if name in ("lower", "upper", "length"):
         _arity(expr, 0, 0)
         typ = "integer" if name == "length" else "string"
-        return Sql(f"{name}({value.sql})", False, False, typ)
+        return Sql(f"{name}({value.sql})", False, typ)
     _arity(expr, 1, 1)
     other = _const_str(expr.args[0], scope)
     fn = {"startsWith": "starts_with", "endsWith": "ends_with", "contains": "contains"}[name]
-    return Sql(f"{fn}({value.sql}, {quote(other)})", False, False, "boolean")
+    return Sql(f"{fn}({value.sql}, {quote(other)})", False, "boolean")
 
 
 def compile_call(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
@@ -203,12 +192,12 @@ def compile_call(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
         target = _focus(c, expr, scope)
         if target.sql != scope.root:
             raise Declined("getResourceKey() away from the resource root")
-        return Sql(f'{scope.root}."id"', False, False, "id")
+        return Sql(f'{scope.root}."id"', False, "id")
     if name in ("exists", "empty") and not expr.args:
         present = _choice_exists(c, expr.target, scope)
         if present is not None:
             sql = present if name == "exists" else f"(NOT {present})"
-            return Sql(sql, False, False, "boolean")
+            return Sql(sql, False, "boolean")
     target = _focus(c, expr, scope)
     if name == "where":
         _arity(expr, 1, 1)
@@ -226,24 +215,24 @@ def compile_call(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
             if target.many
             else f"(CASE WHEN {target.sql} IS NULL THEN 0 ELSE 1 END)"
         )
-        return Sql(f"CAST({sql} AS BIGINT)", False, False, "integer")
+        return Sql(f"CAST({sql} AS BIGINT)", False, "integer")
     if name == "not":
         _arity(expr, 0, 0)
-        return Sql(f"(NOT {c.boolean(target, scope, 'not()')})", False, False, "boolean")
+        return Sql(f"(NOT {c.boolean(target, scope, 'not()')})", False, "boolean")
     if name == "all":
         _arity(expr, 1, 1)
         items = c.as_list(target)
         var, inner = _item_scope(c, items, scope)
         cond = c.boolean(c.compile(expr.args[0], inner), inner, "all()")
         sql = f"(len(list_filter({items.sql}, lambda {var}: NOT coalesce({cond}, FALSE))) = 0)"
-        return Sql(sql, False, False, "boolean")
+        return Sql(sql, False, "boolean")
     if name == "select":
         _arity(expr, 1, 1)
         items = c.as_list(target)
         var, inner = _item_scope(c, items, scope)
         result = c.as_list(c.compile(expr.args[0], inner))
         sql = f"flatten(list_transform({items.sql}, lambda {var}: {result.sql}))"
-        return Sql(sql, True, result.json, result.type, node=result.node)
+        return Sql(sql, True, result.type, node=result.node)
     if name == "extension":
         _arity(expr, 1, 1)
         url = _const_str(expr.args[0], scope)
@@ -254,7 +243,7 @@ def compile_call(c: ExprCompiler, expr: ast.Call, scope: Scope) -> Sql:
         exts.node.child("url", "uri", False)
         var = c.var(scope)
         sql = f'list_filter({exts.sql}, lambda {var}: {var}."url" = {quote(url)})'
-        return Sql(sql, True, False, "Extension", node=exts.node)
+        return Sql(sql, True, "Extension", node=exts.node)
     return _subset(c, expr, target, scope)
 
 
@@ -264,20 +253,18 @@ def _subset(c: ExprCompiler, expr: ast.Call, target: Sql, scope: Scope) -> Sql:
         _arity(expr, 0, 0)
         if not target.many:
             return target
-        return _first_path(target) or Sql(
-            f"{target.sql}[1]", False, target.json, target.type, node=target.node
-        )
+        return Sql(f"{target.sql}[1]", False, target.type, node=target.node)
     if not target.many:
         target = c.as_list(target)
     if name == "last":
         _arity(expr, 0, 0)
-        return Sql(f"{target.sql}[-1]", False, target.json, target.type, node=target.node)
+        return Sql(f"{target.sql}[-1]", False, target.type, node=target.node)
     if name == "tail":
         _arity(expr, 0, 0)
-        return Sql(f"{target.sql}[2:]", True, target.json, target.type, node=target.node)
+        return Sql(f"{target.sql}[2:]", True, target.type, node=target.node)
     if name in ("skip", "take"):
         _arity(expr, 1, 1)
         n = max(0, _const_int(c, expr.args[0], scope))
         sql = f"{target.sql}[{n + 1}:]" if name == "skip" else f"{target.sql}[:{n}]"
-        return Sql(sql, True, target.json, target.type, node=target.node)
+        return Sql(sql, True, target.type, node=target.node)
     raise Declined(f"function {name}()")

@@ -16,7 +16,7 @@ from itertools import count
 
 from bmb.sources.fhir.column_types import column_fhir_types, sql_type
 from bmb.sources.fhir.sql import schema as schema_
-from bmb.sources.fhir.sql.expr import Declined, ExprCompiler, Scope, Sql, quote, scalar_kind
+from bmb.sources.fhir.sql.expr import Declined, ExprCompiler, Scope, Sql, quote
 from bmb.sources.fhir.viewdef import Column, Select, ViewDefinition
 
 ROOT = "_p"
@@ -99,12 +99,6 @@ class ViewCompiler:
         return f"CAST({self._as_output(one, target)} AS {target})"
 
     def _as_output(self, value: Sql, target: str) -> str:
-        if value.json and scalar_kind(value.type) is None:
-            if target != "VARCHAR":
-                raise Declined(f"a {value.type or 'value of unknown type'} in a {target} column")
-            if value.many:
-                return f"list_transform({value.sql}, lambda _o: CAST(_o AS VARCHAR))"
-            return f"CAST({value.sql} AS VARCHAR)"
         return self.exprs.typed(value).sql
 
     def null_row(self, sel: Select) -> str:
@@ -133,7 +127,7 @@ class ViewCompiler:
             return self.optional_row(sel, raw, scope, names)
         foci = self.exprs.as_list(raw)
         var, index = f"_f{next(self.names)}", f"_i{next(self.names)}"
-        focus = Sql(var, False, foci.json, foci.type, None, foci.node)
+        focus = Sql(var, False, foci.type, foci.node)
         inner_scope = self._scope(focus, f"CAST({index} - 1 AS BIGINT)")
         rows = self.as_list(self.inner(sel, inner_scope, names))
         sql = f"flatten(list_transform({foci.sql}, lambda {var}, {index}: {rows}))"
@@ -148,7 +142,7 @@ class ViewCompiler:
         evaluated on the item itself and are null when there is none, as the spec's
         null row is (``%rowIndex`` stays 0).
         """
-        inner_scope = self._scope(replace(focus, path=None), "CAST(0 AS BIGINT)")
+        inner_scope = self._scope(replace(focus, chain=None), "CAST(0 AS BIGINT)")
         single: dict[str, str] = {}
         for col in sel.columns:
             value = self.column(col, inner_scope)
@@ -199,7 +193,7 @@ class ViewCompiler:
 
     # -- the query ----------------------------------------------------------------------
     def compile(self) -> CompiledView:
-        root = Sql(ROOT, False, False, self.view.resource, None, self.schema)
+        root = Sql(ROOT, False, self.view.resource, self.schema)
         scope = self._scope(root, "CAST(0 AS BIGINT)")
         rows = self.inner(self.view.root, scope, [c.name for c in self.view.columns])
         filters = [f'{ROOT}."resourceType" = {quote(self.view.resource)}']
