@@ -171,3 +171,47 @@ def test_reference_keys_in_sql_equal_the_python_keys(expected: str | None) -> No
     keys = duckdb.sql(sql).fetchall()[0][0]
 
     assert keys == [reference_key(r, expected) for r in refs]
+
+
+MAPPING_VIEWS: dict[str, dict[str, Any]] = {
+    "MedicationRequest": {"resource": "MedicationRequest", "select": [{"column": [
+        {"name": "id", "path": "getResourceKey()", "type": "id"},
+        {"name": "person", "path": "subject.getReferenceKey(Patient)", "type": "id"},
+        {"name": "rxnorm", "path": "medication.ofType(CodeableConcept).coding"
+         ".where(system = 'http://www.nlm.nih.gov/research/umls/rxnorm').code.first()",
+         "type": "code"},
+        {"name": "authored", "path": "authoredOn", "type": "dateTime"}]}]},
+    "Encounter": {"resource": "Encounter", "where": [{"path": "status = 'finished'"}],
+                  "select": [{"column": [
+        {"name": "id", "path": "getResourceKey()", "type": "id"},
+        {"name": "class", "path": "class.code", "type": "code"},
+        {"name": "start", "path": "period.start", "type": "dateTime"},
+        {"name": "provider", "path": "serviceProvider.getReferenceKey(Organization)",
+         "type": "id"}]}]},
+    "Procedure": {"resource": "Procedure", "select": [{"column": [
+        {"name": "id", "path": "getResourceKey()", "type": "id"},
+        {"name": "when", "path": "performed.ofType(Period).start", "type": "dateTime"},
+        {"name": "codes", "path": "code.coding.code", "type": "code", "collection": True}]}]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("resource", sorted(MAPPING_VIEWS))
+def test_mapping_views_compile_and_agree_on_synthea(resource: str, fixtures_dir: Path) -> None:
+    from bmb.sources.fhir.ndjson import read_json_file
+
+    view = parse_view(MAPPING_VIEWS[resource])
+    bundles = sorted((fixtures_dir / "synthea-fhir-r4").glob("*.json.gz"))[:5]
+    resources = [r for b in bundles for r in read_json_file(b)]
+
+    compile_view(view)
+    compiled = _rows(evaluate_compiled(view, resources))
+
+    assert compiled == _rows(evaluate_view(view, resources))
+    assert (
+        len(compiled)
+        == sum(
+            r["resourceType"] == resource and r.get("status", "finished") == "finished"
+            for r in resources
+        )
+        or resource != "Encounter"
+    )
