@@ -17,6 +17,60 @@ def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
     app.command("sql")(sql)
     app.command("status")(status)
+    app.command("import-cdm")(import_cdm)
+    export_app = typer.Typer(help="Export the lake's CDM to other systems.", no_args_is_help=True)
+    export_app.command("postgres")(export_postgres)
+    app.add_typer(export_app, name="export")
+
+
+def import_cdm(
+    source: Path = typer.Argument(..., help="An OMOP CDM as CSV files: a folder or a .zip."),
+    lake: Path = LakeOption,
+) -> None:
+    """Import an existing OMOP CDM (CSV, v5.3 or v5.4) into the lake.
+
+    Clinical tables are appended as they are (already pseudonymized by their source);
+    vocabulary tables are merged with the lake's. One lake snapshot.
+
+    Example: bmb import-cdm ../shared/fixtures/eunomia/GiBleed_5.3 --lake ./bmb-lake
+    """
+    from bmb.cli.console import console, print_table
+    from bmb.pipeline.import_cdm import import_cdm as run_import
+
+    report = run_import(lake_dir(lake), source)
+    print_table("Rows imported", ["table", "# rows"], sorted(report.rows.items()))
+    for note in report.notes:
+        console.print(f"[dim]{note}[/]")
+    console.print(f"Committed as {report.snapshot.label()}")
+
+
+def export_postgres(
+    dsn: str = typer.Option(..., help="PostgreSQL connection, e.g. postgresql://user@host/db"),
+    schema: str = typer.Option("cdm", help="The schema to create and fill."),
+    lake: Path = LakeOption,
+    snapshot: int = typer.Option(None, help="Export this lake snapshot instead of the latest."),
+    replace: bool = typer.Option(False, help="Drop the schema first if it exists."),
+    indexes: bool = typer.Option(True, help="Create OHDSI's recommended indexes."),
+) -> None:
+    """Export the lake's CDM to a PostgreSQL schema, with OHDSI's indexes.
+
+    For OHDSI tools (ATLAS, Achilles, DataQualityDashboard) that expect an OMOP database.
+    The schema's cdm_source row names the lake snapshot exported.
+
+    Example: bmb export postgres --dsn postgresql://postgres@127.0.0.1/test --schema cdm
+    """
+    from bmb.cli.console import console
+    from bmb.engines.lake import open_lake
+    from bmb.engines.postgres_export import engine_tables, export_cdm
+
+    with open_lake(lake_dir(lake), snapshot=snapshot) as engine:
+        report = export_cdm(dsn, schema, engine_tables(engine), replace=replace, indexes=indexes)
+        total = sum(report.rows.values())
+        console.print(
+            f"Exported {engine.snapshot_label} to schema {report.schema}: "
+            f"{total:,} rows in {len(report.rows)} tables, "
+            f"{sum(report.seconds.values()):.1f} s"
+        )
 
 
 def init(

@@ -234,7 +234,8 @@ def engine_tables(engine: Engine, *, batch_rows: int = 1_000_000) -> dict[str, A
     out: dict[str, Any] = {}
     for name in CDM_TABLES:
         if con is not None:
-            out[name] = con.execute(f"SELECT * FROM {name}").fetch_record_batch(batch_rows)
+            cursor = con.cursor()  # one open result per cursor (DuckDB 2)
+            out[name] = cursor.sql(f"SELECT * FROM {name}").to_arrow_reader(batch_rows)
         else:
             out[name] = engine.query(f"SELECT * FROM {name}")
     return out

@@ -48,7 +48,9 @@ def select_list(table: CdmTable, provided: dict[str, str]) -> str:
 
     ``provided`` maps a column to its SQL expression; missing columns become typed
     NULLs. Building every mapping through this keeps the written Parquet files' schema
-    identical to the Iceberg table's, whatever the mapping forgot.
+    identical to the Iceberg table's, whatever the mapping forgot. Text is cut to the
+    spec's width (``varchar(50)`` source values, as OHDSI ETLs do), so the CDM exports
+    to databases that enforce it.
     """
     unknown = set(provided) - set(table.field_names)
     if unknown:
@@ -56,5 +58,16 @@ def select_list(table: CdmTable, provided: dict[str, str]) -> str:
     parts = []
     for f in table.fields:
         expr = provided.get(f.name, "NULL")
-        parts.append(f"CAST({expr} AS {duckdb_type(f)}) AS {f.name}")
+        width = _varchar_width(f)
+        if width is not None and f.name in provided:
+            # the spec's width: OMOP databases (PostgreSQL, SQL Server) enforce it
+            parts.append(f"left(CAST({expr} AS VARCHAR), {width}) AS {f.name}")
+        else:
+            parts.append(f"CAST({expr} AS {duckdb_type(f)}) AS {f.name}")
     return ",\n  ".join(parts)
+
+
+def _varchar_width(field: CdmField) -> int | None:
+    if field.datatype.startswith("varchar(") and field.datatype != "varchar(max)":
+        return int(field.datatype[len("varchar(") : -1])
+    return None

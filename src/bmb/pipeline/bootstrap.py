@@ -43,9 +43,9 @@ def comuni_locations() -> pa.Table:
         rows.append(
             {
                 "location_id": int(istat),
-                "city": r[6].strip() or r[5].strip(),
+                "city": (r[6].strip() or r[5].strip())[:50],
                 "state": r[14].strip(),
-                "county": r[11].strip(),
+                "county": r[11].strip()[:20],
                 "location_source_value": istat,
                 "country_source_value": "IT",
             }
