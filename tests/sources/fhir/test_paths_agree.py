@@ -208,3 +208,22 @@ def test_mapping_views_compile_and_agree_on_synthea(resource: str, fixtures_dir:
 
     assert compiled == _rows(evaluate_view(view, resources))
     assert compiled
+
+
+BIRTH_DATES = ["1970", "1970-06", "1970-06-15", "1969-12-31", "1971", "1970-07-01", "1970-06-14",
+               "1970-06-16", "not a date"]  # fmt: skip
+
+
+@pytest.mark.parametrize("literal", ["@1970", "@1970-06", "@1970-06-15"])
+@pytest.mark.parametrize("op", ["=", "!=", "<", ">", "<=", ">="])
+def test_date_comparisons_compile_with_the_precision_rule(literal: str, op: str) -> None:
+    resources = [
+        {"resourceType": "Patient", "id": str(i), "birthDate": b} for i, b in enumerate(BIRTH_DATES)
+    ]
+    for path in (f"birthDate {op} {literal}", f"{literal} {op} birthDate"):
+        columns = [{"name": "id", "path": "id"}, {"name": "r", "path": path, "type": "boolean"}]
+        view = parse_view({"resource": "Patient", "select": [{"column": columns}]})
+
+        compile_view(view)
+
+        assert _rows(evaluate_compiled(view, resources)) == _rows(evaluate_view(view, resources))

@@ -17,11 +17,15 @@ from decimal import Decimal
 from itertools import count
 
 from bmb.sources.fhir.fhirpath import ast
+from bmb.sources.fhir.fhirpath.temporal import FPDateTime
 from bmb.sources.fhir.keys import LITERAL_REFERENCE, UUID_REFERENCE
 from bmb.sources.fhir.model import INEXACT_STRING, STRING_FAMILY, FhirModel, r4
 from bmb.sources.fhir.sql.schema import Field
 
 _TEMPORAL = {"date", "dateTime", "instant", "time"}
+_COMPARISONS = ("=", "!=", "<", ">", "<=", ">=")
+_SWAPPED = {"=": "=", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+_DATE_PATTERN = r"\d{4}(-\d{2}(-\d{2})?)?"
 _NUMERIC = {"integer", "positiveInt", "unsignedInt", "integer64", "decimal"}
 
 
@@ -249,6 +253,10 @@ class ExprCompiler:
                 "implies": f"((NOT {p}) OR {q})",
             }[op]
             return Sql(sql, False, "boolean")
+        if op in _COMPARISONS:
+            dated = self._date_comparison(expr, scope)
+            if dated is not None:
+                return dated
         left = self.typed(self.compile(expr.left, scope))
         right = self.typed(self.compile(expr.right, scope))
         if op in ("=", "!="):
@@ -279,6 +287,46 @@ class ExprCompiler:
             typ = "integer" if ka == kb == "BIGINT" else "decimal"
             return Sql(f"({a.sql} {op} {b.sql})", False, typ)
         raise Declined(f"operator {op} on {a.type} and {b.type}")
+
+    def _date_literal(self, expr: ast.Expr, scope: Scope) -> FPDateTime | None:
+        value: object = expr.value if isinstance(expr, ast.Literal) else None
+        if isinstance(expr, ast.External):
+            value = scope.constants.get(expr.name)
+        if isinstance(value, FPDateTime) and value.precision <= 3:
+            return value
+        return None
+
+    def _date_comparison(self, expr: ast.Binary, scope: Scope) -> Sql | None:
+        """A FHIR ``date`` element against a date literal, with FHIRPath's precision rule.
+
+        Dates are ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``: compared on the characters both
+        have; equal there but of different precision is unknown (NULL), as in FHIRPath.
+        """
+        op = expr.op
+        literal = self._date_literal(expr.right, scope)
+        data_expr = expr.left
+        if literal is None:
+            literal = self._date_literal(expr.left, scope)
+            data_expr = expr.right
+            op = _SWAPPED[op]
+        if literal is None:
+            return None
+        data = self.compile(data_expr, scope)
+        if data.type != "date" or data.many:
+            return None
+        text = quote(literal.iso())
+        d = data.sql
+        n = f"least(length({d}), {len(literal.iso())})"
+        head, lit_head = f"substr({d}, 1, {n})", f"substr({text}, 1, {n})"
+        on_difference = {"=": "FALSE", "!=": "TRUE"}.get(op, f"({head} {op} {lit_head})")
+        not_a_date = {"=": "FALSE", "!=": "TRUE"}.get(op, "NULL")  # text is never a date
+        sql = (
+            f"(CASE WHEN NOT regexp_full_match({d}, {quote(_DATE_PATTERN)}) THEN {not_a_date} "
+            f"WHEN {head} <> {lit_head} THEN {on_difference} "
+            f"WHEN length({d}) <> {len(literal.iso())} THEN NULL "
+            f"ELSE ({d} {'<>' if op == '!=' else op} {text}) END)"
+        )
+        return Sql(sql, False, "boolean")
 
     def _equality(self, op: str, left: Sql, right: Sql, scope: Scope) -> Sql:
         ka, kb = scalar_kind(left.type), scalar_kind(right.type)
