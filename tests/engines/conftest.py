@@ -1,14 +1,12 @@
-"""Fixtures of the engine tests (shared with the analytics spec suites)."""
+"""The synthetic region's lake, built once per test session for the session tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.engine_fixtures import ENGINES, CdmWorld, make_world
+from tests.governed_lake import RegionLake, build_region_lake
 
 
-@pytest.fixture(params=ENGINES)
-def world(request: pytest.FixtureRequest) -> Iterator[CdmWorld]:
-    yield from make_world(request.param)
+@pytest.fixture(scope="session")
+def region_lake(tmp_path_factory: pytest.TempPathFactory) -> RegionLake:
+    return build_region_lake(tmp_path_factory.mktemp("governed_region"))
