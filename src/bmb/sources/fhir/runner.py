@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -334,8 +335,43 @@ def _batches(
         yield from _compiled_resources(compiled, resources, workers, target)
 
 
+class _QueryProgress:
+    """Relays DuckDB's own progress of a running statement to the Progress port."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, progress: Progress, task: str) -> None:
+        self._con, self._progress, self._task = con, progress, task
+        self._done = threading.Event()
+        self._shown = 0.0
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> _QueryProgress:
+        self._progress.start(self._task, total=100)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+        if exc[0] is None:
+            self._progress.advance(self._task, 100 - self._shown)
+            self._progress.finish(self._task)
+
+    def _poll(self) -> None:
+        while not self._done.wait(0.25):
+            percent = self._con.query_progress()
+            if percent > self._shown:
+                self._progress.advance(self._task, percent - self._shown)
+                self._shown = percent
+
+
 def _copy_parquet(
-    compiled: CompiledView, files: list[Path], out: Path, threads: int, *, lenient: bool
+    compiled: CompiledView,
+    files: list[Path],
+    out: Path,
+    threads: int,
+    progress: Progress,
+    *,
+    lenient: bool,
 ) -> int:
     """Compiled view over NDJSON straight to Parquet by DuckDB (parallel, zstd)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -343,10 +379,14 @@ def _copy_parquet(
     names = [str(f) for f in files]
     query = compiled.over_mixed_files(names) if lenient else compiled.over_files(names)
     con = _connect(threads)
+    # DuckDB tracks progress only with its bar on; it prints nothing with print off.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
     try:
-        result = con.execute(
-            f"COPY ({query}) TO {quote(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
-        ).fetchone()
+        with _QueryProgress(con, progress, "reading FHIR (%)"):
+            result = con.execute(
+                f"COPY ({query}) TO {quote(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
+            ).fetchone()
     except duckdb.Error as exc:
         tmp.unlink(missing_ok=True)
         for path in files:
@@ -374,7 +414,7 @@ def _write(
     lenient: bool,
 ) -> int:
     if compiled is not None and out.suffix.lower() == ".parquet" and all(map(is_ndjson, inputs)):
-        rows = _copy_parquet(compiled, inputs, out, workers, lenient=lenient)
+        rows = _copy_parquet(compiled, inputs, out, workers, progress, lenient=lenient)
         progress.advance("rows written", rows)
         return rows
     output = AtomicOutput(out, target)
