@@ -20,6 +20,7 @@ from bmb.cli import (
     cmd_fhir,
     cmd_lake,
     cmd_rates,
+    cmd_registry,
     cmd_synth,
     cmd_vocab,
 )
@@ -65,6 +66,7 @@ cmd_lake.register(app)
 cmd_vocab.register(app)
 cmd_rates.register(app)
 cmd_synth.register(app)
+cmd_registry.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -1,0 +1,194 @@
+"""Population, prevalence and pyramid charts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bmb.analytics.plots import LEVEL_COLOURS, PALETTE, new_figure
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from matplotlib.figure import Figure
+
+
+def population_pyramid(counts: pa.Table, title: str = "Residents by age and sex") -> Figure:
+    """Horizontal bars: males left, females right, by age band (``age_band, sex, persons``)."""
+    rows = counts.to_pylist()
+    bands = sorted(
+        {str(r["age_band"]) for r in rows}, key=lambda b: int(b.split("-")[0].rstrip("+"))
+    )
+    male = np.array(
+        [sum(r["persons"] for r in rows if r["age_band"] == b and r["sex"] == "M") for b in bands],
+        dtype=float,
+    )
+    female = np.array(
+        [sum(r["persons"] for r in rows if r["age_band"] == b and r["sex"] == "F") for b in bands],
+        dtype=float,
+    )
+    total = max(male.sum() + female.sum(), 1.0)
+    fig = new_figure(7, 0.28 * len(bands) + 1.5)
+    ax = fig.add_subplot()
+    y = np.arange(len(bands))
+    ax.barh(y, -100 * male / total, color=PALETTE[0], label="Males")
+    ax.barh(y, 100 * female / total, color=PALETTE[1], label="Females")
+    ax.set_yticks(y, bands)
+    ax.set_xlabel("% of residents")
+    lim = float(max(100 * male.max() / total, 100 * female.max() / total, 0.1)) * 1.1
+    ax.set_xlim(-lim, lim)
+    ticks = ax.get_xticks()
+    ax.set_xticks(ticks, [f"{abs(t):g}" for t in ticks])
+    ax.axvline(0, color="#444", linewidth=0.6)
+    ax.legend(loc="upper right", frameon=False)
+    ax.set_title(title, loc="left")
+    return fig
+
+
+def prevalence_heatmap(
+    standardized: pa.Table, year: int, title: str = "Age-standardized prevalence (%)"
+) -> Figure:
+    """Districts (rows) by conditions (columns), coloured by standardized prevalence.
+
+    ``standardized`` is :func:`bmb.analytics.registry.prevalence.standardized_prevalence`;
+    colour is relative within each condition (so rare and common conditions both show
+    their geography), the number in each cell is the prevalence.
+    """
+    rows = [r for r in standardized.to_pylist() if r["year"] == year]
+    conds = list(dict.fromkeys(r["condition"] for r in rows))
+    units = sorted({(r["unit_code"], r["unit_name"]) for r in rows})
+    grid = np.full((len(units), len(conds)), np.nan)
+    for r in rows:
+        i = units.index((r["unit_code"], r["unit_name"]))
+        grid[i, conds.index(r["condition"])] = r["standardized"]
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.nanmin(grid, axis=0), np.nanmax(grid, axis=0)
+        rel = (grid - lo) / np.where(hi > lo, hi - lo, 1.0)
+    fig = new_figure(max(8.0, 0.55 * len(conds) + 3), 0.32 * len(units) + 2)
+    ax = fig.add_subplot()
+    ax.imshow(np.nan_to_num(rel, nan=0.0), cmap="Blues", aspect="auto", vmin=0, vmax=1.3)
+    for i in range(len(units)):
+        for j in range(len(conds)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.1f}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(
+        range(len(conds)), [c.replace("_", " ") for c in conds], rotation=45, ha="right", fontsize=8
+    )
+    ax.set_yticks(range(len(units)), [f"{c} {n}" for c, n in units], fontsize=8)
+    ax.set_title(f"{title}, {year}", loc="left")
+    return fig
+
+
+def prevalence_by_district(prevalence: pa.Table, year: int, condition: str) -> Figure:
+    """Crude prevalence with 95% intervals per district for one condition, region line."""
+    rows = [
+        r
+        for r in prevalence.to_pylist()
+        if r["year"] == year
+        and r["condition"] == condition
+        and r["age_band"] == "all"
+        and r["sex"] == "all"
+    ]
+    overall = next((r for r in rows if r["unit_code"] == "all"), None)
+    units = sorted((r for r in rows if r["unit_code"] != "all"), key=lambda r: r["unit_code"])
+    fig = new_figure(7, 0.3 * len(units) + 1.5)
+    ax = fig.add_subplot()
+    y = np.arange(len(units))
+    est = np.array([r["prevalence"] for r in units])
+    err = np.array(
+        [
+            [r["prevalence"] - r["lower"] for r in units],
+            [r["upper"] - r["prevalence"] for r in units],
+        ]
+    )
+    ax.errorbar(est, y, xerr=err, fmt="o", color=PALETTE[0], capsize=2)
+    if overall is not None:
+        ax.axvline(overall["prevalence"], color=PALETTE[3], linestyle="--", label="region")
+        ax.legend(frameon=False)
+    ax.set_yticks(y, [f"{r['unit_code']} {r['unit_name']}" for r in units], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("prevalence (%) with 95% CI")
+    ax.set_title(f"{condition.replace('_', ' ')}: prevalence by district, {year}", loc="left")
+    return fig
+
+
+def risk_pyramid(kaiser: pa.Table, counts: pa.Table, year: int) -> Figure:
+    """The pyramid: one centred bar per level (width = share), Kaiser ranges beside it."""
+    levels = [
+        r
+        for r in counts.to_pylist()
+        if r["year"] == year and r["unit_code"] == "all" and r["age_band"] == "all"
+    ]
+    levels.sort(key=lambda r: r["level"])
+    fig = new_figure(9, 4.2)
+    ax, bx = fig.subplots(1, 2, width_ratios=[3, 2])
+    for i, r in enumerate(levels):
+        share = float(r["share"])
+        colour = LEVEL_COLOURS[min(i, len(LEVEL_COLOURS) - 1)]
+        ax.barh(i, share, left=-share / 2, color=colour, height=0.9)
+        ax.text(
+            0,
+            i,
+            f"L{r['level']}  {share:.1f}%  ({r['persons']:,})",
+            ha="center",
+            va="center",
+            color="white" if i in (0, len(levels) - 1) else "black",
+            fontsize=9,
+        )
+        ax.text(
+            max(s["share"] for s in levels) / 2 + 1,
+            i,
+            str(r["level_name"]),
+            va="center",
+            fontsize=8,
+        )
+    ax.set_ylim(len(levels) - 0.5, -0.5)
+    ax.axis("off")
+    ax.set_title(f"Risk pyramid, {year}", loc="left")
+    tiers = [r for r in kaiser.to_pylist() if r["year"] == year]
+    y = np.arange(len(tiers))
+    for i, t in enumerate(tiers):
+        bx.plot(
+            [t["reference_low"], t["reference_high"]],
+            [i, i],
+            color="#999",
+            linewidth=8,
+            solid_capstyle="butt",
+            label="Kaiser range" if i == 0 else None,
+        )
+        bx.errorbar(
+            [t["share"]],
+            [i],
+            xerr=[[t["share"] - t["lower"]], [t["upper"] - t["share"]]],
+            fmt="o",
+            color=PALETTE[3],
+            label="observed" if i == 0 else None,
+        )
+    bx.set_yticks(y, [f"{t['tier']}\n(level {t['levels']})" for t in tiers], fontsize=8)
+    bx.set_ylim(len(tiers) - 0.5, -0.5)
+    bx.set_xscale("log")
+    bx.set_xlabel("% of residents (log scale)")
+    bx.legend(frameon=False, fontsize=8, loc="lower right")
+    bx.set_title("Against the Kaiser pyramid", loc="left")
+    return fig
+
+
+def cost_concentration(bands: pa.Table, year: int) -> Figure:
+    """Share of residents and share of cost per resource band."""
+    rows = [r for r in bands.to_pylist() if r["year"] == year]
+    fig = new_figure(7, 3.5)
+    ax = fig.add_subplot()
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [r["share"] for r in rows], width=0.4, color=PALETTE[0], label="% residents")
+    ax.bar(
+        x + 0.2,
+        [r["cost_share"] for r in rows],
+        width=0.4,
+        color=PALETTE[3],
+        label="% standard cost",
+    )
+    ax.set_xticks(x, [f"{r['resource_band']} {r['band_name']}" for r in rows], fontsize=8)
+    ax.set_ylabel("%")
+    ax.legend(frameon=False)
+    ax.set_title(f"Resource-use bands, {year}", loc="left")
+    return fig
