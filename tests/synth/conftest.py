@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.json as pj
 import pytest
 
 from bmb.domain.flows import LAYOUTS, parse_file_name
@@ -31,6 +32,7 @@ class Region:
     summary: SynthSummary
     skip: frozenset[tuple[str, int]] = frozenset()
     _tables: dict[str, pa.Table] = field(default_factory=dict)
+    _fhir: dict[str, pa.Table] = field(default_factory=dict)
 
     def files(self, layout: str) -> list[Path]:
         flow = LAYOUTS[layout].flow
@@ -39,6 +41,12 @@ class Region:
             for p in (self.out / "flows" / flow).glob("*.txt")
             if (parsed := parse_file_name(p.name)) is not None and parsed[0].name == layout
         )
+
+    def fhir(self, rtype: str) -> pa.Table:
+        """The resources of one type, parsed by Arrow's JSON reader (fails on bad JSON)."""
+        if rtype not in self._fhir:
+            self._fhir[rtype] = pj.read_json(self.out / "fhir" / f"{rtype}.ndjson")
+        return self._fhir[rtype]
 
     def table(self, layout: str) -> pa.Table:
         if layout not in self._tables:

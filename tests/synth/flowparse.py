@@ -140,9 +140,7 @@ def problems(layout: Layout, table: pa.Table, limit: int = 5) -> list[str]:
             ok = pc.match_substring_regex(col, r"^-?[0-9]+(\.[0-9]+)?$")
             report(f, pc.and_(present, pc.invert(ok)), "is not a number")
         elif f.type in (FieldType.DATE, FieldType.TIME):
-            texts = col.to_pylist()
-            bad = [bool(v) and not _parses(v, f.fmt) for v in set(texts)]
-            bad_values = {v for v, b in zip(set(texts), bad, strict=True) if b}
+            bad_values = {v for v in pc.unique(col).to_pylist() if v and not _parses(v, f.fmt)}
             report(f, pc.is_in(col, pa.array(sorted(bad_values), pa.string())), f"not {f.fmt}")
         elif f.type is FieldType.CODE and f.codes:
             ok = pc.is_in(col, pa.array(sorted(f.codes)))

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pj
 import pytest
 
 from bmb.domain import vocab
@@ -170,9 +168,8 @@ def test_residents_live_in_the_regions_comuni(region: Region) -> None:
         assert set(region.table(layout)[name].to_pylist()) <= comuni, layout
 
 
-def _codings(path: Path, *parts: str) -> pa.Table:
+def _codings(t: pa.Table, *parts: str) -> pa.Table:
     """(system, code) of every coding under ``parts`` (a path to a CodeableConcept)."""
-    t = pj.read_json(path)
     col = t[parts[0]]
     for p in parts[1:]:
         col = pc.struct_field(col, p)
@@ -201,7 +198,7 @@ def test_every_fhir_coding_is_in_its_table(
         vocab.AIC: known["aic"],
         vocab.ATC: known["atc"],
     }
-    t = _codings(region.out / "fhir" / f"{rtype}.ndjson", *path)
+    t = _codings(region.fhir(rtype), *path)
     pairs = set(zip(t["system"].to_pylist(), t["code"].to_pylist(), strict=True))
     assert pairs
     for system, code in pairs:

@@ -8,11 +8,11 @@ import random
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.json as pj
 import pytest
 from codicefiscale import codicefiscale as cf
 
 from bmb.domain.flows import LAYOUTS, parse_file_name
+from bmb.synth import population
 from bmb.synth.generator import SynthOptions, generate
 from tests.synth.conftest import Region
 from tests.synth.flowparse import check, problems, split
@@ -136,7 +136,7 @@ def test_fhir_is_json_and_patients_are_the_registry_people(region: Region) -> No
     }
     for rtype in sorted(types):
         path = out / "fhir" / f"{rtype}.ndjson"
-        table = pj.read_json(path)  # fails on a line that is not JSON
+        table = region.fhir(rtype)  # fails on a line that is not JSON
         assert set(table["resourceType"].to_pylist()) == {rtype}
         if "subject" in table.column_names:
             refs = table["subject"].combine_chunks().field("reference").to_pylist()
@@ -144,17 +144,16 @@ def test_fhir_is_json_and_patients_are_the_registry_people(region: Region) -> No
         with path.open() as f:
             for _, line in zip(range(200), f, strict=False):
                 assert json.loads(line)["resourceType"] == rtype
-    patients = pj.read_json(out / "fhir" / "Patient.ndjson")
+    patients = region.fhir("Patient")
     ids = {i[0]["value"] for i in patients["identifier"].to_pylist()}
     assert ids == set(region.table("registry")["codice_fiscale"].to_pylist())
 
 
 def test_fhir_references_resolve(region: Region) -> None:
-    out = region.out / "fhir"
-    patients = set(pj.read_json(out / "Patient.ndjson")["id"].to_pylist())
-    encounters = set(pj.read_json(out / "Encounter.ndjson")["id"].to_pylist())
+    patients = set(region.fhir("Patient")["id"].to_pylist())
+    encounters = set(region.fhir("Encounter")["id"].to_pylist())
     for rtype in ("Encounter", "Condition", "Observation", "MedicationDispense", "Procedure"):
-        t = pj.read_json(out / f"{rtype}.ndjson")
+        t = region.fhir(rtype)
         subj = {
             r.removeprefix("Patient/")
             for r in t["subject"].combine_chunks().field("reference").to_pylist()
@@ -181,14 +180,18 @@ def test_manifest_counts_and_hashes_match_the_files(region: Region) -> None:
             assert data.count(b"\n") == f["records"], f["path"]
 
 
-def test_same_seed_gives_the_same_bytes_whatever_the_workers(tmp_path: Path) -> None:
-    # Two chunks (CHUNK = 10,000), so that two workers really share the work.
-    opts = {"persons": 10_500, "first_year": 2024, "last_year": 2024, "seed": 3}
+def test_same_seed_gives_the_same_bytes_whatever_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Smaller chunks than the real 10,000, so that two workers share a small region.
+    monkeypatch.setattr(population, "CHUNK", 1_500)
+    opts = {"persons": 3_600, "first_year": 2024, "last_year": 2025, "seed": 3}
     a = generate(SynthOptions(**opts, out=tmp_path / "a", error_rate=0.01))  # type: ignore[arg-type]
     b = generate(SynthOptions(**opts, out=tmp_path / "b", error_rate=0.01, workers=2))  # type: ignore[arg-type]
-    ma = json.loads((a.out / "manifest.json").read_text())["files"]
-    mb = json.loads((b.out / "manifest.json").read_text())["files"]
-    assert ma == mb
+    ma = json.loads((a.out / "manifest.json").read_text())
+    mb = json.loads((b.out / "manifest.json").read_text())
+    assert ma["chunk_size"] == 1_500
+    assert ma["files"] == mb["files"]
     assert (a.out / "faults.json").read_bytes() == (b.out / "faults.json").read_bytes()
 
 

@@ -1,8 +1,6 @@
-"""Community care: pharmacy dispensing, outpatient services with lab results, exemptions.
+"""Community care: outpatient services with lab results, and exemptions.
 
-Drugs follow conditions: from onset, a person with a treated condition fills its
-first-line drugs about monthly (packs sized by WHO defined daily doses), plus
-occasional antibiotics and gastroprotection. Outpatient prescriptions bring lab
+(Pharmacy dispensing is in :mod:`bmb.synth.pharmacy`.) Outpatient prescriptions bring lab
 panels (with results whose values follow the person's conditions: HbA1c in diabetes,
 creatinine in kidney disease) and specialist visits matching the conditions.
 Exemptions are held by only part of those entitled, as in real registries.
@@ -18,13 +16,6 @@ from bmb.synth.health import Health, load_model
 
 Table = dict[str, np.ndarray]
 
-ACUTE_ATC = ("J01CR02", "J01FA10", "J01MA02", "J01DD08", "H02AB07")
-PPI_ATC = ("A02BC02", "A02BC05")
-
-
-def _drug_index() -> dict[str, int]:
-    return {d.atc: i for i, d in enumerate(vocab.drugs())}
-
 
 def _window(
     health: Health, start: np.datetime64, end: np.datetime64
@@ -32,106 +23,6 @@ def _window(
     lo = np.maximum(health.start_of, start)
     hi = np.minimum(health.end_of, end)
     return lo, hi
-
-
-def pharmacy(
-    people: Table, health: Health, start: np.datetime64, years: int, seed: int, chunk: int
-) -> Table:
-    """Dispensed packs: one row per pack, grouped into prescriptions of up to 2 packs."""
-    rng = np.random.default_rng([seed, chunk, 5])
-    conds = vocab.conditions()
-    drugs = vocab.drugs()
-    di = _drug_index()
-    end = period_end(start, years)
-    lo, hi = _window(health, start, end)
-    n = len(lo)
-    who_l: list[np.ndarray] = []
-    day_l: list[np.ndarray] = []
-    drug_l: list[np.ndarray] = []
-    for j, c in enumerate(conds):
-        treatable = [a for a in c.atc if a in di]
-        if not treatable:
-            continue
-        on = health.onset[:, j]
-        treated = ~np.isnat(on) & (rng.random(n) < 0.8)
-        n_drugs = 1 + (rng.random(n) < (0.6 if c.condition == "hypertension" else 0.25))
-        for k in range(min(2, len(treatable))):
-            use = treated & (n_drugs > k)
-            # Each treated person takes one drug of the class list (first line more often).
-            choice = rng.choice(len(treatable), size=n, p=_first_line(len(treatable)))
-            if k == 1:
-                choice = (choice + 1) % len(treatable)
-            begin = np.maximum(lo, on)
-            span = np.where(use, (hi - begin).astype(np.int64), 0)
-            span = np.maximum(span, 0)
-            fills = rng.poisson(span / 365.25 * 10.5)
-            who = np.repeat(np.arange(n), fills)
-            if len(who) == 0:
-                continue
-            # Fills spread regularly over the span, with some jitter.
-            idx = np.arange(len(who)) - np.repeat(np.cumsum(fills) - fills, fills)
-            step = span[who] / np.maximum(fills[who], 1)
-            off = (idx + rng.random(len(who)) * 0.5) * step
-            day = begin[who] + off.astype(np.int64).astype("timedelta64[D]")
-            who_l.append(who)
-            day_l.append(day)
-            drug_l.append(np.array([di[a] for a in treatable])[choice[who]])
-    # Acute courses (antibiotics, steroids) and gastroprotection.
-    age = (lo - people["birth"]).astype(np.int64) / 365.25
-    span = np.maximum((hi - lo).astype(np.int64), 0)
-    n_cond = (~np.isnat(health.onset)).sum(axis=1)
-    acute = rng.poisson(span / 365.25 * (0.45 + 0.12 * n_cond))
-    who = np.repeat(np.arange(n), acute)
-    who_l.append(who)
-    day_l.append(lo[who] + (rng.random(len(who)) * span[who]).astype("timedelta64[D]"))
-    drug_l.append(
-        np.array([di[a] for a in ACUTE_ATC])[
-            rng.choice(len(ACUTE_ATC), size=len(who), p=[0.4, 0.25, 0.1, 0.1, 0.15])
-        ]
-    )
-    ppi = (age > 50) & (rng.random(n) < 0.06 + 0.05 * n_cond)
-    fills = rng.poisson(np.where(ppi, span / 365.25 * 6, 0))
-    who = np.repeat(np.arange(n), fills)
-    who_l.append(who)
-    day_l.append(lo[who] + (rng.random(len(who)) * span[who]).astype("timedelta64[D]"))
-    drug_l.append(np.array([di[a] for a in PPI_ATC])[rng.integers(0, 2, size=len(who))])
-    who = np.concatenate(who_l)
-    day = np.concatenate(day_l).astype("datetime64[D]")
-    drug = np.concatenate(drug_l)
-    keep = (day >= lo[who]) & (day < hi[who])
-    who, day, drug = who[keep], day[keep], drug[keep]
-    order = np.lexsort((drug, day, who))
-    who, day, drug = who[order], day[order], drug[order]
-    # Group a person's packs of one day into prescriptions of at most 2 packs.
-    m = len(who)
-    new_day = np.ones(m, dtype=bool)
-    new_day[1:] = (who[1:] != who[:-1]) | (day[1:] != day[:-1])
-    day_start = np.maximum.accumulate(np.where(new_day, np.arange(m), 0))
-    pos = np.arange(m) - day_start
-    new_rx = new_day | (pos % 2 == 0)
-    rx = np.cumsum(new_rx) - 1
-    line = pos % 2 + 1
-    prices = np.array([d.price for d in drugs])
-    qty = np.where(rng.random(m) < 0.1, 2, 1)
-    presc = day - rng.integers(0, 20, size=m).astype("timedelta64[D]")
-    # All lines of a prescription share the prescription date.
-    rx_first = np.nonzero(new_rx)[0]
-    presc = presc[rx_first][rx]
-    return {
-        "person": who,
-        "day": day,
-        "prescribed": presc.astype("datetime64[D]"),
-        "drug": drug,
-        "rx": rx,
-        "line": line,
-        "qty": qty,
-        "price": prices[drug],
-    }
-
-
-def _first_line(k: int) -> list[float]:
-    w = np.array([2.0] + [1.0] * (k - 1))
-    return list(w / w.sum())
 
 
 def outpatient(
@@ -180,6 +71,7 @@ def outpatient(
         ("parkinson", ("89.13",), 1.0),
         ("osteoporosis", ("88.99.2",), 0.4),
         ("hypothyroidism", ("88.71.4",), 0.5),
+        ("osteoarthritis", ("89.7",), 0.3),
         ("cancer_colorectal", ("45.23", "88.76.1"), 0.8),
         ("cancer_breast", ("88.73.1", "87.37.1"), 0.8),
         ("cancer_lung", ("87.44.1", "89.01"), 1.0),

@@ -14,7 +14,8 @@ import pyarrow as pa
 
 from bmb.domain import vocab
 from bmb.domain.flows import LAYOUTS
-from bmb.synth import ambulatory, faults, fhir, flows, flows_people, health, hospital
+from bmb.synth import ambulatory, faults, fhir, flows, flows_people, health, hospital, pharmacy
+from bmb.synth.lines import decimals_text
 from bmb.synth.population import Providers
 from bmb.synth.region import load_region
 
@@ -57,7 +58,7 @@ def run(job: Job) -> ChunkResult:
     people = job.people
     h = health.simulate(people, job.start, job.years, job.seed, job.chunk)
     ed, stays = hospital.generate(people, h, region, job.start, job.years, job.seed, job.chunk)
-    rx = ambulatory.pharmacy(people, h, job.start, job.years, job.seed, job.chunk)
+    rx = pharmacy.dispensing(people, h, job.start, job.years, job.seed, job.chunk)
     op = ambulatory.outpatient(people, h, job.start, job.years, job.seed, job.chunk)
     ex = ambulatory.exemption_rows(people, h, job.start, job.seed, job.chunk)
     labs = _labs(people, h, op, job)
@@ -90,186 +91,43 @@ def run(job: Job) -> ChunkResult:
         )
         rng = np.random.default_rng([job.seed, job.chunk, 13])
         for pc_ in pieces:
-            lines, fl = faults.inject(LAYOUTS[pc_.layout], pc_.lines, job.error_rate, rng)
-            result.flow_pieces.append(
-                (pc_.layout, pc_.year, pc_.month, _bytes(lines), len(lines), fl)
+            data, n_lines, fl = faults.inject(
+                LAYOUTS[pc_.layout], pc_.data, pc_.records, job.error_rate, rng
             )
+            result.flow_pieces.append((pc_.layout, pc_.year, pc_.month, data, n_lines, fl))
     if "fhir" in job.formats:
-        result.fhir = _fhir(people, h, pv, ed, stays, rx, op, labs, region)
+        result.fhir = fhir.chunk_resources(people, h, pv, ed, stays, rx, op, labs)
     result.truth_persons, result.truth_years = _truth(people, h, cause, job)
     return result
 
 
 def _labs(people: Table, h: health.Health, op: Table, job: Job) -> Table:
+    """Lab results: one per lab line of the outpatient prescriptions."""
     services = vocab.outpatient_services()
-    tests = {t.loinc: t for t in vocab.lab_tests()}
-    kind = np.array([s.kind for s in services])[op["service"]]
-    sel = np.nonzero(kind == "lab")[0]
-    loinc = np.array([s.loinc for s in services])[op["service"][sel]]
+    tests = vocab.lab_tests()
+    t_ix = {t.loinc: i for i, t in enumerate(tests)}
+    test_of_service = np.array([t_ix.get(s.loinc, -1) for s in services])
+    is_lab = np.array([s.kind == "lab" for s in services])
+    sel = np.nonzero(is_lab[op["service"]])[0]
+    test = test_of_service[op["service"][sel]]
+    loinc = np.array([t.loinc for t in tests])[test]
     who = op["person"][sel]
     day = op["day"][sel]
     val = ambulatory.lab_values(people, h, who, day, loinc, job.seed, job.chunk)
-    dec = np.array([tests[c].decimals for c in loinc]) if len(sel) else np.zeros(0, np.int64)
-    text = np.empty(len(sel), dtype="U12")
-    for d in range(4):
-        m = dec == d
-        text[m] = np.char.mod(f"%.{d}f", np.round(val[m], d))
-    minute = 7 * 60 + (op["rx"][sel] * 7) % 180
+    decimals = np.array([t.decimals for t in tests])[test]
     return {
         "person": who,
         "day": day,
-        "minute": minute,
+        "minute": 7 * 60 + (op["rx"][sel] * 7) % 180,
+        "test": test,
         "loinc": loinc,
         "catalogue": np.array([s.code for s in services])[op["service"][sel]],
-        "description": np.array([tests[c].description[:60] for c in loinc], dtype="U60")
-        if len(sel)
-        else np.zeros(0, "U1"),
-        "unit": np.array([tests[c].unit for c in loinc]) if len(sel) else np.zeros(0, "U1"),
+        "description": pa.array([t.description[:60] for t in tests]).take(pa.array(test)),
+        "unit": pa.array([t.unit for t in tests]).take(pa.array(test)),
         "value": val,
-        "text": text,
+        "text": decimals_text(val, decimals),
         "rx": op["rx"][sel],
     }
-
-
-def _fhir(
-    people: Table,
-    h: health.Health,
-    pv: flows.PersonView,
-    ed: Table,
-    stays: Table,
-    rx: Table,
-    op: Table,
-    labs: Table,
-    region: object,
-) -> dict[str, tuple[bytes, int]]:
-    pid = people["pid"]
-    conds = vocab.conditions()
-    out: dict[str, list[pa.Array]] = {}
-
-    def add(kind: str, arr: pa.Array) -> None:
-        if len(arr):
-            out.setdefault(kind, []).append(arr)
-
-    add("Patient", fhir.patients(people, pv, h))
-    # Encounters: stays (IMP), ED visits (EMER), outpatient prescriptions (AMB).
-    s_id = np.char.add("sdo-", stays["numero"].astype("U8"))
-    s_id = np.char.add(np.char.add(s_id, "-"), stays["hospital"].astype("U3"))
-    add(
-        "Encounter",
-        fhir.encounters(
-            s_id,
-            "IMP",
-            "inpatient encounter",
-            pid[stays["person"]],
-            stays["admit_date"],
-            stays["admit_min"],
-            stays["discharge_date"],
-            stays["discharge_min"],
-        ),
-    )
-    e_id = np.char.add("ps-", ed["id"].astype("U16"))
-    add(
-        "Encounter",
-        fhir.encounters(
-            e_id,
-            "EMER",
-            "emergency",
-            pid[ed["person"]],
-            ed["entry_date"],
-            ed["entry_min"],
-            ed["exit_date"],
-            ed["exit_min"],
-        ),
-    )
-    first_line = op["line"] == 1
-    a_id = np.char.add(
-        "amb-",
-        np.char.add(pid[op["person"]].astype("U20"), np.char.add("-", op["rx"].astype("U10"))),
-    )
-    add(
-        "Encounter",
-        fhir.encounters(
-            a_id[first_line],
-            "AMB",
-            "ambulatory",
-            pid[op["person"][first_line]],
-            op["day"][first_line],
-            np.full(first_line.sum(), 8 * 60),
-            op["day"][first_line],
-            np.full(first_line.sum(), 9 * 60),
-        ),
-    )
-    # Conditions: the problem list (chronic conditions with onset), and stay diagnoses.
-    who, j = np.nonzero(~np.isnat(h.onset))
-    icd9 = np.array([c.icd9cm for c in conds])[j]
-    icd10 = np.array([c.icd10 for c in conds])[j]
-    c_id = np.char.add(np.char.add("c-", pid[who].astype("U20")), np.char.add("-", j.astype("U2")))
-    add(
-        "Condition",
-        fhir.conditions(c_id, pid[who], icd9, icd10, h.onset[who, j], "problem-list-item"),
-    )
-    d_id = np.char.add(s_id, "-dx")
-    add(
-        "Condition",
-        fhir.conditions(
-            d_id,
-            pid[stays["person"]],
-            stays["diagnosis"],
-            np.full(len(d_id), ""),
-            stays["admit_date"],
-            "encounter-diagnosis",
-            s_id,
-        ),
-    )
-    hasp = stays["procedure"] != ""
-    add(
-        "Procedure",
-        fhir.procedures(
-            np.char.add(s_id[hasp], "-px"),
-            pid[stays["person"][hasp]],
-            stays["procedure"][hasp],
-            stays["admit_date"][hasp],
-            s_id[hasp],
-        ),
-    )
-    l_enc = np.char.add(
-        "amb-",
-        np.char.add(pid[labs["person"]].astype("U20"), np.char.add("-", labs["rx"].astype("U10"))),
-    )
-    l_id = np.char.add(np.char.add(l_enc, "-"), labs["loinc"])
-    add(
-        "Observation",
-        fhir.observations(
-            l_id,
-            pid[labs["person"]],
-            labs["loinc"],
-            labs["description"],
-            labs["text"],
-            labs["unit"],
-            labs["day"],
-            labs["minute"],
-            l_enc,
-        ),
-    )
-    drugs = vocab.drugs()
-    d = rx["drug"]
-    md_id = np.char.add(
-        np.char.add("md-", rx["rx"].astype("U12")), np.char.add("-", rx["line"].astype("U2"))
-    )
-    md_id = np.char.add(np.char.add(md_id, "-"), pid[rx["person"]].astype("U20"))
-    add(
-        "MedicationDispense",
-        fhir.dispenses(
-            md_id,
-            pid[rx["person"]],
-            np.array([x.aic for x in drugs])[d],
-            np.array([x.atc for x in drugs])[d],
-            np.array([x.product for x in drugs])[d],
-            rx["qty"],
-            rx["day"],
-        ),
-    )
-    return {k: (_bytes(pa.concat_arrays(v)), sum(len(a) for a in v)) for k, v in out.items()}
 
 
 def _truth(

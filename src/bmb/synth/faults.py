@@ -75,33 +75,56 @@ def _set(layout: Layout, line: bytes, f: Field, value: bytes) -> bytes:
     return line[:a] + value + line[b:]
 
 
+def _lines(data: bytes) -> pa.Array:
+    """The lines of file bytes as a binary array, each with its newline."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10) + 1
+    offsets = np.concatenate([[0], ends]).astype(np.int64)
+    return pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
+    )
+
+
+def _bytes(lines: pa.Array) -> bytes:
+    lines = pa.concat_arrays([lines]) if isinstance(lines, pa.ChunkedArray) else lines
+    offsets = np.frombuffer(
+        lines.buffers()[1], dtype=np.int64, count=len(lines) + 1, offset=lines.offset * 8
+    )
+    raw = lines.buffers()[2]
+    return raw.to_pybytes()[int(offsets[0]) : int(offsets[-1])] if len(lines) else b""
+
+
 def inject(
-    layout: Layout, lines: pa.Array, rate: float, rng: np.random.Generator
-) -> tuple[pa.Array, list[Fault]]:
-    """Corrupt about ``rate`` of the lines; returns binary lines and the faults."""
-    n = len(lines)
-    if rate <= 0 or n == 0:
-        return lines.cast(pa.binary()), []
-    hit = np.nonzero(rng.random(n) < rate)[0]
+    layout: Layout, data: bytes, records: int, rate: float, rng: np.random.Generator
+) -> tuple[bytes, int, list[Fault]]:
+    """Corrupt about ``rate`` of the records of file bytes.
+
+    Returns the new bytes, their number of lines (a duplicate adds one) and the faults.
+    """
+    if rate <= 0 or records == 0:
+        return data, records, []
+    hit = np.nonzero(rng.random(records) < rate)[0]
     if len(hit) == 0:
-        return lines.cast(pa.binary()), []
+        return data, records, []
+    binary = _lines(data)
+    n = len(binary)
     cand = _candidates(layout)
     kinds = [k for k in KINDS if k in ("truncated", "duplicate") or cand.get(k)]
     chosen = rng.integers(0, len(kinds), size=len(hit))
-    binary = lines.cast(pa.binary())
     replaced: dict[int, bytes] = {}
     dup_after: list[int] = []
     pending: list[tuple[int, str | None, str, str]] = []
     originals = binary.take(pa.array(hit)).to_pylist()
-    for i, kind_i, line in zip(hit, chosen, originals, strict=True):
+    for i, kind_i, full in zip(hit, chosen, originals, strict=True):
         kind = kinds[kind_i]
-        assert isinstance(line, bytes)
+        assert isinstance(full, bytes)
+        line = full[:-1]
         if kind == "duplicate":
             dup_after.append(int(i))
             pending.append((int(i), None, kind, "exact repeat of the previous line"))
             continue
         if kind == "truncated":
-            replaced[int(i)] = line[: max(1, len(line) * 3 // 5)]
+            replaced[int(i)] = line[: max(1, len(line) * 3 // 5)] + b"\n"
             pending.append((int(i), None, kind, "line cut short"))
             continue
         options = cand[kind]
@@ -127,14 +150,14 @@ def inject(
         else:
             new = b"\xc8" + old[1:] if old else b"\xc8"
             reason = "Latin-1 byte 0xC8 in a UTF-8 file"
-        replaced[int(i)] = _set(layout, line, f, new)
+        replaced[int(i)] = _set(layout, line, f, new) + b"\n"
         pending.append((int(i), f.name, kind, reason))
     if replaced:
         mask = np.zeros(n, dtype=bool)
         keys = sorted(replaced)
         mask[keys] = True
         binary = pc.replace_with_mask(
-            binary, pa.array(mask), pa.array([replaced[k] for k in keys], pa.binary())
+            binary, pa.array(mask), pa.array([replaced[k] for k in keys], pa.large_binary())
         )
     # Duplicates: insert a copy right after the original; shift later line numbers.
     index = np.arange(n)
@@ -154,4 +177,4 @@ def inject(
             pos += 1
         faults.append(Fault(pos, field, kind, reason))
     faults.sort(key=lambda f: f.line)
-    return binary, faults
+    return _bytes(binary), len(binary), faults

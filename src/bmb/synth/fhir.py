@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bmb.domain import vocab
-from bmb.synth.lines import EPOCH, _date_table, _time_table
+from bmb.synth.lines import EPOCH, _date_table, _time_table, strings, to_bytes
 
 Table = dict[str, np.ndarray]
 CF_SYSTEM = "http://hl7.it/sid/codiceFiscale"
@@ -26,10 +26,18 @@ ENI_SYSTEM = "http://hl7.it/sid/eni"
 
 
 def _s(values: Any) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values
     arr = np.asarray(values)
-    if arr.dtype.kind == "S":
-        arr = arr.astype("U")
-    return pa.array(arr.astype(str))
+    if arr.dtype.kind in "iu":
+        return pc.cast(pa.array(arr), pa.string())
+    return strings(arr)
+
+
+def resource_ids(prefix: str, *parts: Any) -> pa.Array:
+    """Resource ids ``prefix-part-part...`` built with Arrow (numbers or strings)."""
+    cols = [_s(p) for p in parts]
+    return pc.binary_join_element_wise(prefix, *[x for c in cols for x in ("-", c)], "")
 
 
 def _date(days: np.ndarray) -> pa.Array:
@@ -93,14 +101,14 @@ def patients(people: Table, pv: Any, health: Any) -> pa.Array:
 
 
 def encounters(
-    ids: np.ndarray,
+    ids: Any,
     cls: str,
     display: str,
-    person_ids: np.ndarray,
-    start_day: np.ndarray,
-    start_min: np.ndarray,
-    end_day: np.ndarray,
-    end_min: np.ndarray,
+    person_ids: Any,
+    start_day: Any,
+    start_min: Any,
+    end_day: Any,
+    end_min: Any,
 ) -> pa.Array:
     return _join(
         '{"resourceType":"Encounter","id":"',
@@ -121,13 +129,13 @@ def encounters(
 
 
 def conditions(
-    ids: np.ndarray,
-    person_ids: np.ndarray,
-    icd9: np.ndarray,
-    icd10: np.ndarray,
-    onset: np.ndarray,
+    ids: Any,
+    person_ids: Any,
+    icd9: Any,
+    icd10: Any,
+    onset: Any,
     category: str,
-    encounter: np.ndarray | None = None,
+    encounter: Any | None = None,
 ) -> pa.Array:
     enc: Any = ""
     if encounter is not None:
@@ -135,7 +143,7 @@ def conditions(
             ',"encounter":{"reference":"Encounter/', _s(encounter), '"}', ""
         )
     coding10 = pc.if_else(
-        pa.array(np.asarray(icd10) != ""),
+        pc.not_equal(_s(icd10), ""),
         pc.binary_join_element_wise(
             ',{"system":"' + vocab.ICD10 + '","code":"', _s(icd10), '"}', ""
         ),
@@ -164,11 +172,11 @@ def conditions(
 
 
 def procedures(
-    ids: np.ndarray,
-    person_ids: np.ndarray,
-    code: np.ndarray,
-    day: np.ndarray,
-    encounter: np.ndarray,
+    ids: Any,
+    person_ids: Any,
+    code: Any,
+    day: Any,
+    encounter: Any,
 ) -> pa.Array:
     return _join(
         '{"resourceType":"Procedure","id":"',
@@ -186,15 +194,15 @@ def procedures(
 
 
 def observations(
-    ids: np.ndarray,
-    person_ids: np.ndarray,
-    loinc: np.ndarray,
-    description: np.ndarray,
-    value_text: np.ndarray,
-    unit: np.ndarray,
-    day: np.ndarray,
-    minute: np.ndarray,
-    encounter: np.ndarray,
+    ids: Any,
+    person_ids: Any,
+    loinc: Any,
+    description: Any,
+    value_text: Any,
+    unit: Any,
+    day: Any,
+    minute: Any,
+    encounter: Any,
 ) -> pa.Array:
     return _join(
         '{"resourceType":"Observation","id":"',
@@ -222,13 +230,13 @@ def observations(
 
 
 def dispenses(
-    ids: np.ndarray,
-    person_ids: np.ndarray,
-    aic: np.ndarray,
-    atc: np.ndarray,
-    product: np.ndarray,
-    qty: np.ndarray,
-    day: np.ndarray,
+    ids: Any,
+    person_ids: Any,
+    aic: Any,
+    atc: Any,
+    product: Any,
+    qty: Any,
+    day: Any,
 ) -> pa.Array:
     return _join(
         '{"resourceType":"MedicationDispense","id":"',
@@ -249,3 +257,142 @@ def dispenses(
         _date(day),
         '"}',
     )
+
+
+def _pick(values: list[str], idx: np.ndarray) -> pa.Array:
+    """Values of a small table (a vocabulary column) for each record, taken in Arrow."""
+    return pa.array(values, pa.string()).take(pa.array(idx))
+
+
+def chunk_resources(
+    people: Table,
+    h: Any,
+    pv: Any,
+    ed: Table,
+    stays: Table,
+    rx: Table,
+    op: Table,
+    labs: Table,
+) -> dict[str, tuple[bytes, int]]:
+    """Every resource of a chunk, as NDJSON bytes and a count per resource type."""
+    pid = people["pid"]
+    conds = vocab.conditions()
+    out: dict[str, list[pa.Array]] = {}
+
+    def add(kind: str, arr: pa.Array) -> None:
+        if len(arr):
+            out.setdefault(kind, []).append(arr)
+
+    add("Patient", patients(people, pv, h))
+    # Encounters: stays (IMP), ED visits (EMER), outpatient prescriptions (AMB).
+    s_id = resource_ids("sdo", stays["numero"], stays["hospital"])
+    sp = pid[stays["person"]]
+    add(
+        "Encounter",
+        encounters(
+            s_id,
+            "IMP",
+            "inpatient encounter",
+            sp,
+            stays["admit_date"],
+            stays["admit_min"],
+            stays["discharge_date"],
+            stays["discharge_min"],
+        ),
+    )
+    add(
+        "Encounter",
+        encounters(
+            resource_ids("ps", ed["id"]),
+            "EMER",
+            "emergency",
+            pid[ed["person"]],
+            ed["entry_date"],
+            ed["entry_min"],
+            ed["exit_date"],
+            ed["exit_min"],
+        ),
+    )
+    first = np.nonzero(op["line"] == 1)[0]
+    add(
+        "Encounter",
+        encounters(
+            resource_ids("amb", pid[op["person"][first]], op["rx"][first]),
+            "AMB",
+            "ambulatory",
+            pid[op["person"][first]],
+            op["day"][first],
+            np.full(len(first), 8 * 60),
+            op["day"][first],
+            np.full(len(first), 9 * 60),
+        ),
+    )
+    # Conditions: the problem list (chronic conditions with onset), and stay diagnoses.
+    who, j = np.nonzero(~np.isnat(h.onset))
+    add(
+        "Condition",
+        conditions(
+            resource_ids("c", pid[who], j),
+            pid[who],
+            _pick([c.icd9cm for c in conds], j),
+            _pick([c.icd10 for c in conds], j),
+            h.onset[who, j],
+            "problem-list-item",
+        ),
+    )
+    add(
+        "Condition",
+        conditions(
+            pc.binary_join_element_wise(s_id, "-dx", ""),
+            sp,
+            stays["diagnosis"],
+            np.full(len(sp), ""),
+            stays["admit_date"],
+            "encounter-diagnosis",
+            s_id,
+        ),
+    )
+    hasp = np.nonzero(stays["procedure"] != "")[0]
+    s_id_p = s_id.take(pa.array(hasp))
+    add(
+        "Procedure",
+        procedures(
+            pc.binary_join_element_wise(s_id_p, "-px", ""),
+            sp[hasp],
+            stays["procedure"][hasp],
+            stays["admit_date"][hasp],
+            s_id_p,
+        ),
+    )
+    lp = pid[labs["person"]]
+    l_enc = resource_ids("amb", lp, labs["rx"])
+    add(
+        "Observation",
+        observations(
+            pc.binary_join_element_wise(l_enc, "-", _s(labs["loinc"]), ""),
+            lp,
+            labs["loinc"],
+            labs["description"],
+            labs["text"],
+            labs["unit"],
+            labs["day"],
+            labs["minute"],
+            l_enc,
+        ),
+    )
+    drugs = vocab.drugs()
+    d = rx["drug"]
+    rp = pid[rx["person"]]
+    add(
+        "MedicationDispense",
+        dispenses(
+            resource_ids("md", rx["rx"], rx["line"], rp),
+            rp,
+            _pick([x.aic for x in drugs], d),
+            _pick([x.atc for x in drugs], d),
+            _pick([x.product for x in drugs], d),
+            rx["qty"],
+            rx["day"],
+        ),
+    )
+    return {k: (to_bytes(pa.concat_arrays(v)), sum(len(a) for a in v)) for k, v in out.items()}

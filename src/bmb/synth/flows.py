@@ -9,15 +9,16 @@ fields, hospital codes HSP11 + sub-site.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from bmb.domain import vocab
 from bmb.domain.flows import LAYOUTS
 from bmb.synth import lines
+from bmb.synth.fixed import digits_text
 from bmb.synth.names import STREETS, name_pools
 from bmb.synth.population import Providers, education_at
 from bmb.synth.region import Region
@@ -27,31 +28,38 @@ Table = dict[str, np.ndarray]
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """Records of one layout for one month from one chunk."""
+    """Records of one layout for one month from one chunk, as the file's bytes."""
 
     layout: str
     year: int
     month: int
-    lines: pa.Array
+    data: bytes
+    records: int
 
 
 def _month_key(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[M]").astype(np.int64)
 
 
+def _yyyymm(days: np.ndarray) -> np.ndarray:
+    months = _month_key(days)
+    return np.asarray((1970 + months // 12) * 100 + months % 12 + 1)
+
+
 def split_by_month(layout: str, days: np.ndarray, cols: dict[str, Any], n: int) -> list[Piece]:
     """Format records and cut them into monthly pieces (records keep their order)."""
     if n == 0:
         return []
-    out = lines.format_lines(LAYOUTS[layout], cols, n)
     key = _month_key(days)
     order = np.argsort(key, kind="stable")
     ks = key[order]
-    cuts = np.nonzero(np.diff(ks))[0] + 1
+    starts = np.concatenate([[0], np.nonzero(np.diff(ks))[0] + 1, [n]])
+    data, offsets = lines.record_bytes(LAYOUTS[layout], cols, n, order)
     pieces = []
-    for grp in np.split(np.arange(n)[order], cuts):
-        mk = int(key[grp[0]])
-        pieces.append(Piece(layout, 1970 + mk // 12, mk % 12 + 1, out.take(pa.array(grp))))
+    for a, b in itertools.pairwise(starts):
+        mk = int(ks[a])
+        chunk = data[offsets[a] : offsets[b]].tobytes()
+        pieces.append(Piece(layout, 1970 + mk // 12, mk % 12 + 1, chunk, int(b - a)))
     return pieces
 
 
@@ -85,6 +93,8 @@ class PersonView:
             np.char.add(np.array(STREETS)[people["street"]], " "), people["house"].astype("U4")
         )
         self.gp_cf = prov.gp_cf[people["gp"]].astype("U16")
+        self.full_name = np.char.add(np.char.add(self.surname, " "), self.first)
+        self.lab_code = np.char.add(np.char.add("0", self.asl), "0100")
         self.gp_kind = np.where(prov.gp_paediatric[people["gp"]], "P", "F")
         self.education = people["education"]
         self.region_code = region.region_code
@@ -250,11 +260,8 @@ def _pharmacy_pieces(
     tot = totals[rx["rx"][idx]]
     free = exempt[pp]
     ticket = np.where(free, 0.0, 2.0)
-    num = np.char.add(
-        np.char.add("0700A", np.char.zfill(np.full(m, chunk).astype("U4"), 4)),
-        np.char.zfill(rx["rx"][idx].astype("U7"), 7),
-    )
-    line = np.where(is_tr, "99", np.char.zfill(rx["line"][idx].astype("U2"), 2))
+    num = digits_text("0700A", (chunk, 4), (rx["rx"][idx], 7))
+    line = digits_text("", (np.where(is_tr, 99, rx["line"][idx]), 2))
     ph = ph_of_person[pp]
     key = {
         "regione": np.full(m, region.region_code),
@@ -263,14 +270,11 @@ def _pharmacy_pieces(
         "numero_ricetta": num,
         "progressivo_riga": line,
     }
-    rid = np.char.add(
-        np.char.zfill(np.full(m, chunk).astype("U5"), 5),
-        np.char.zfill(np.arange(m).astype("U15"), 15),
-    )
+    rid = digits_text("", (chunk, 5), (np.arange(m), 15))
     d1 = {
         **key,
         "cf_medico": pv.gp_cf[pp],
-        "nominativo": np.char.add(np.char.add(pv.surname[pp], " "), pv.first[pp]),
+        "nominativo": pv.full_name[pp],
         "sesso": pv.sex_mf[pp],
         "data_nascita": pv.birth[pp],
         "codice_fiscale": pv.cf[pp],
@@ -286,7 +290,7 @@ def _pharmacy_pieces(
         **key,
         "data_prescrizione": rx["prescribed"][idx],
         "data_spedizione": day,
-        "mese_contabile": np.char.replace(day.astype("datetime64[M]").astype("U7"), "-", ""),
+        "mese_contabile": digits_text("", (_yyyymm(day), 6)),
         "codice_prodotto": np.where(is_tr, "", aic),
         "quantita": np.where(is_tr, -1, rx["qty"][idx]),
         "prezzo_unitario": np.where(is_tr, np.nan, rx["price"][idx]),
@@ -320,22 +324,16 @@ def _outpatient_pieces(
     lab = np.isin(kind, ["lab", "sampling"])
     asl_code = pv.asl[p]
     struct = np.char.add(np.char.add("0", asl_code), np.where(lab, "01", "02"))
-    num = np.char.add(
-        np.char.add("0700B", np.char.zfill(np.full(m, chunk).astype("U4"), 4)),
-        np.char.zfill(op["rx"].astype("U7"), 7),
-    )
+    num = digits_text("0700B", (chunk, 4), (op["rx"], 7))
     key = {
         "regione": np.full(m, region.region_code),
         "zona": asl_code,
         "struttura_accettante": struct,
         "numero_ricetta": num,
-        "progressivo_riga": np.char.zfill(op["line"].astype("U2"), 2),
+        "progressivo_riga": digits_text("", (op["line"], 2)),
     }
     spec = prov.specialist_cf[rng.integers(0, len(prov.specialist_cf), size=m)].astype("U16")
-    rid = np.char.add(
-        np.char.zfill(np.full(m, chunk).astype("U5"), 5),
-        np.char.zfill(np.arange(m).astype("U15"), 15),
-    )
+    rid = digits_text("", (chunk, 5), (np.arange(m), 15))
     follow = codes == "89.01"
     c1 = {
         **key,

@@ -15,6 +15,7 @@ import numpy as np
 
 from bmb.domain import vocab
 from bmb.synth.calendar import calendar_year, period_end, year_bounds
+from bmb.synth.fixed import digits_text
 from bmb.synth.flows import PersonView, Piece, split_by_month
 from bmb.synth.health import Health, load_model
 from bmb.synth.population import Providers
@@ -95,10 +96,7 @@ def exemption_pieces(
     chunk: int,
 ) -> list[Piece]:
     m = len(ex["person"])
-    ids = np.char.add(
-        np.char.add("E", np.char.zfill(np.full(m, chunk).astype("U4"), 4)),
-        np.char.zfill(np.arange(m).astype("U7"), 7),
-    )
+    ids = digits_text("E", (chunk, 4), (np.arange(m), 7))
     rng = np.random.default_rng([seed, chunk, 11])
     doc = prov.specialist_cf[rng.integers(0, len(prov.specialist_cf), size=m)].astype("U16")
     p = ex["person"]
@@ -165,10 +163,7 @@ def death_pieces(
     in_h = hosp_of[who] >= 0
     place = np.where(in_h, "1", rng.choice(np.array(["2", "3", "4"]), size=m, p=[0.6, 0.3, 0.1]))
     site = np.array([h.site for h in region.hospitals] + [""])[hosp_of[who]]
-    ids = np.char.add(
-        np.char.add("D", np.char.zfill(np.full(m, chunk).astype("U4"), 4)),
-        np.char.zfill(np.arange(m).astype("U7"), 7),
-    )
+    ids = digits_text("D", (chunk, 4), (np.arange(m), 7))
     cols = {
         "id_scheda": ids,
         "codice_fiscale": pv.cf[who],
@@ -189,22 +184,20 @@ def death_pieces(
 
 
 def lab_pieces(labs: Table, pv: PersonView, chunk: int) -> list[Piece]:
-    tests = {t.loinc: t for t in vocab.lab_tests()}
+    tests = vocab.lab_tests()
     m = len(labs["person"])
     p = labs["person"]
-    lo = np.array([tests[c].low for c in labs["loinc"]]) if m else np.zeros(0)
-    hi = np.array([tests[c].high for c in labs["loinc"]]) if m else np.zeros(0)
+    t = labs["test"]
+    lo = np.array([x.low for x in tests])[t]
+    hi = np.array([x.high for x in tests])[t]
     v = labs["value"]
     flag = np.where(v > hi, "H", np.where(v < lo, "L", "N"))
-    ids = np.char.add(
-        np.char.add("L", np.char.zfill(np.full(m, chunk).astype("U4"), 4)),
-        np.char.zfill(np.arange(m).astype("U11"), 11),
-    )
+    ids = digits_text("L", (chunk, 4), (np.arange(m), 11))
     cols = {
         "id_risultato": ids,
         "codice_fiscale": pv.cf[p],
         "tipo_identificativo": pv.id_type[p],
-        "codice_laboratorio": np.char.add(np.char.add("0", pv.asl[p]), "0100"),
+        "codice_laboratorio": pv.lab_code[p],
         "data_prelievo": labs["day"],
         "ora_prelievo": labs["minute"],
         "codice_prestazione": labs["catalogue"],
@@ -212,12 +205,8 @@ def lab_pieces(labs: Table, pv: PersonView, chunk: int) -> list[Piece]:
         "descrizione": labs["description"],
         "valore": labs["text"],
         "unita": labs["unit"],
-        "valore_min": np.array([_num(x) for x in lo]) if m else np.zeros(0, "U1"),
-        "valore_max": np.array([_num(x) for x in hi]) if m else np.zeros(0, "U1"),
+        "valore_min": np.array([f"{x.low:g}" for x in tests])[t],
+        "valore_max": np.array([f"{x.high:g}" for x in tests])[t],
         "flag": flag,
     }
     return split_by_month("labs", labs["day"], cols, m)
-
-
-def _num(x: float) -> str:
-    return f"{x:g}"

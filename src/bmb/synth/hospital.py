@@ -275,8 +275,8 @@ def _emergency(
     problem = np.where(admitted, rs.problem[reason], np.array([x[1] for x in ED_MINOR])[minor])
     triage = np.where(
         admitted,
-        rng.choice(np.array(["1", "2", "3", "4"]), size=m, p=[0.12, 0.43, 0.35, 0.10]),
-        rng.choice(np.array(["1", "2", "3", "4", "5"]), size=m, p=[0.005, 0.09, 0.22, 0.50, 0.185]),
+        rng.choice(np.array(["1", "2", "3", "4"]), size=m, p=[0.14, 0.43, 0.34, 0.09]),
+        rng.choice(np.array(["1", "2", "3", "4", "5"]), size=m, p=[0.007, 0.09, 0.22, 0.50, 0.183]),
     )
     others = rng.choice(
         np.array(["1", "3", "6", "7", "8", "9", "10"]),
