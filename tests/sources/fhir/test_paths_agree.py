@@ -227,3 +227,27 @@ def test_date_comparisons_compile_with_the_precision_rule(literal: str, op: str)
         compile_view(view)
 
         assert _rows(evaluate_compiled(view, resources)) == _rows(evaluate_view(view, resources))
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["value is Quantity", "value is string", "status is code", "status is Quantity",
+     "(value as Quantity).value", "value.exists()", "value.empty()"],
+)  # fmt: skip
+def test_type_operators_compile_and_agree(path: str) -> None:
+    resources = [
+        {
+            "resourceType": "Observation",
+            "id": "1",
+            "status": "final",
+            "valueQuantity": {"value": 1},
+        },
+        {"resourceType": "Observation", "id": "2", "status": "final", "valueString": "x"},
+        {"resourceType": "Observation", "id": "3", "status": "final"},
+    ]
+    columns = [{"name": "id", "path": "id"}, {"name": "r", "path": path}]
+    view = parse_view({"resource": "Observation", "select": [{"column": columns}]})
+
+    compile_view(view)
+
+    assert _rows(evaluate_compiled(view, resources)) == _rows(evaluate_view(view, resources))

@@ -111,6 +111,10 @@ class ExprCompiler:
             return self._call(expr, scope)
         if isinstance(expr, ast.Binary):
             return self._binary(expr, scope)
+        if isinstance(expr, ast.TypeTest) and expr.op == "is":
+            from bmb.sources.fhir.sql.functions import compile_is
+
+            return compile_is(self, expr.operand, expr.type_name, scope)
         if isinstance(expr, ast.TypeTest) and expr.op == "as":
             # ``x as T`` is ``x.ofType(T)`` on a single item (older views write it so).
             of_type = ast.Call(expr.operand, "ofType", (ast.Member(None, expr.type_name),))

@@ -96,6 +96,34 @@ def _choice_exists(c: ExprCompiler, target: ast.Expr | None, scope: Scope) -> st
     return f"(len(list_filter({parent.sql}, lambda {var}: {present})) > 0)"
 
 
+def compile_is(c: ExprCompiler, operand: ast.Expr, wanted: str, scope: Scope) -> Sql:
+    """``x is T``: empty for no item, else whether the one item is of type T."""
+    if isinstance(operand, ast.Member):
+        parent = scope.focus if operand.target is None else c.compile(operand.target, scope)
+        info = c.model.element(parent.type, operand.name) if parent.node and parent.type else None
+        if info is not None and info.choice and not parent.many:
+            assert parent.node is not None
+            present, matching = [], []
+            for key, typ in info.json_keys():
+                parent.node.child(key, typ, info.is_list)
+                test = f'{parent.sql}."{key}" IS NOT NULL'
+                present.append(test)
+                if c.model.is_subtype(typ, wanted):
+                    matching.append(test)
+            sql = (
+                f"(CASE WHEN {' OR '.join(present)} THEN "
+                f"{' OR '.join(matching) if matching else 'FALSE'} END)"
+            )
+            return Sql(sql, False, "boolean")
+    value = c.single(c.compile(operand, scope), scope, "is")
+    if value.type is None:
+        raise Declined(f"is {wanted} on a value of unknown type")
+    known = c.model.is_subtype(value.type, wanted) or (
+        value.type == INEXACT_STRING and wanted in STRING_FAMILY
+    )
+    return Sql(f"(CASE WHEN {value.sql} IS NOT NULL THEN {known} END)", False, "boolean")
+
+
 def _exists(target: Sql) -> Sql:
     sql = f"(len({target.sql}) > 0)" if target.many else f"({target.sql} IS NOT NULL)"
     return Sql(sql, False, "boolean")
