@@ -111,8 +111,22 @@ def infer(expr: ast.Expr, focus: str | None, model: FhirModel | None = None) -> 
             return "Extension"
         return None
     if isinstance(expr, ast.Binary):
-        if expr.op in ("=", "!=", "~", "!~", "<", ">", "<=", ">=", "and", "or", "xor",
-                       "implies", "in", "contains"):  # fmt: skip
+        if expr.op in (
+            "=",
+            "!=",
+            "~",
+            "!~",
+            "<",
+            ">",
+            "<=",
+            ">=",
+            "and",
+            "or",
+            "xor",
+            "implies",
+            "in",
+            "contains",
+        ):
             return "boolean"
         if expr.op == "&":
             return "string"
@@ -176,8 +190,10 @@ def _convert(value: Any, kind: str, col: Column) -> Any:
         return value
     if kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    raise FhirPathError(f"column {col.name!r} ({col.location}) is typed {col.type or kind} "
-                        f"but its path gave {value!r}")  # fmt: skip
+    raise FhirPathError(
+        f"column {col.name!r} ({col.location}) is typed {col.type or kind} "
+        f"but its path gave {value!r}"
+    )
 
 
 def to_batch(

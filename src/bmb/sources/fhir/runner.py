@@ -254,9 +254,10 @@ def expand_inputs(view: ViewDefinition, paths: list[Path]) -> list[Path]:
             files.append(path)
             continue
         found = sorted(
-            p for p in path.iterdir()
+            p
+            for p in path.iterdir()
             if p.is_file() and (is_ndjson(p) or p.name.lower().endswith((".json", ".json.gz")))
-        )  # fmt: skip
+        )
         typed = [p for p in found if p.name.split(".")[0] == view.resource]
         files.extend(typed or found)
     if not files:
@@ -310,8 +311,9 @@ def file_batches(
     file stops the run with a conversion error naming the file and line.
     """
     compiled, _ = choose(view, path)
-    yield from _batches(view, compiled, inputs, view_schema(view),
-                        workers or os.cpu_count() or 1, lenient=lenient)  # fmt: skip
+    yield from _batches(
+        view, compiled, inputs, view_schema(view), workers or os.cpu_count() or 1, lenient=lenient
+    )
 
 
 def _batches(

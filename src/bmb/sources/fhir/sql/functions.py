@@ -59,7 +59,7 @@ def _const_str(arg: ast.Expr, scope: Scope) -> str:
 def _item_scope(c: ExprCompiler, items: Sql, scope: Scope) -> tuple[str, Scope]:
     var = c.var(scope)
     item = Sql(var, False, items.type, node=items.node)
-    return var, scope.with_focus(item)  # fmt: skip
+    return var, scope.with_focus(item)
 
 
 def _where(c: ExprCompiler, target: Sql, crit: ast.Expr, scope: Scope) -> Sql:
