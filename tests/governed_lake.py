@@ -37,7 +37,20 @@ class RegionLake:
                 os.environ["XDG_CONFIG_HOME"] = old
 
 
+_BUILT: dict[tuple[int, int], RegionLake] = {}
+
+
 def build_region_lake(base: Path, *, persons: int = 1500, seed: int = 7) -> RegionLake:
+    """The region's lake, built once per process (later calls reuse the first one)."""
+    cached = _BUILT.get((persons, seed))
+    if cached is not None and cached.root.is_dir():
+        return cached
+    built = _build(base, persons, seed)
+    _BUILT[(persons, seed)] = built
+    return built
+
+
+def _build(base: Path, persons: int, seed: int) -> RegionLake:
     config = base / "config"
     old = os.environ.get("XDG_CONFIG_HOME")
     os.environ["XDG_CONFIG_HOME"] = str(config)

@@ -189,8 +189,8 @@ def test_dp_tables_spend_epsilon_and_add_noise(region_lake: RegionLake) -> None:
     assert first.table.column("n").to_pylist() != second.table.column("n").to_pylist()
     # margins are sums of the noisy cells: consistent without extra budget
     assert first.cells is not None
-    inner = sum(v for k, v in first.cells.items() if None not in k)
-    assert first.cells[(None, None)] == inner
+    inner = sum(v for k, v in first.cells.items() if "Total" not in k)
+    assert first.cells[("n", "Total", "Total")] == inner
 
 
 def test_model_facts_enforce_minimum_cells(region_lake: RegionLake) -> None:

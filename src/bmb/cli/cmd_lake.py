@@ -91,6 +91,7 @@ def init(
     from bmb.cli.console import console
     from bmb.lake.store import Lake
     from bmb.pipeline.bootstrap import bootstrap
+    from bmb.service.governed import init_governance
 
     root = lake_dir(directory)
     t0 = time.perf_counter()
@@ -98,8 +99,10 @@ def init(
         root, region=region, key_file=key_file, use_existing_key=use_existing_key
     )
     snap = bootstrap(lake)
+    audit_key = init_governance(lake)  # the governance store and the audit signing key
     console.print(f"Created lake [bold]{root}[/] (id {lake.identity.lake_id}, region {region})")
     console.print(f"Pseudonymization key: {key_path} (mode 0600, outside the lake)")
+    console.print(f"Audit signing key: {audit_key} (mode 0600, outside the lake)")
     console.print(
         f"Vocabulary and locations committed as {snap.label()} in {time.perf_counter() - t0:.1f} s"
     )
@@ -121,8 +124,11 @@ def ingest(
     Example: bmb ingest region/flows --lake ./bmb-lake
     """
     from bmb.cli.console import console, print_table, progress_bar
+    from bmb.domain.governance.roles import Action
     from bmb.pipeline.ingest import ingest as run_ingest
+    from bmb.service import governed
 
+    actor = governed.lake_gate(lake_dir(lake), Action.LAKE_INGEST, "lake")
     t0 = time.perf_counter()
     with progress_bar() as progress:
         report = run_ingest(
@@ -134,6 +140,7 @@ def ingest(
             memory_limit=memory_limit,
         )
     elapsed = time.perf_counter() - t0
+    governed.record(lake_dir(lake), actor, "lake.ingest", "lake", governed.ingest_details(report))
     if json_out:
         typer.echo(
             json.dumps(
@@ -203,14 +210,19 @@ def sql(
 
     from bmb.cli.console import console, print_table
     from bmb.domain.errors import UsageError
+    from bmb.domain.governance.roles import Action
     from bmb.engines.lake import open_lake
+    from bmb.service import governed
 
+    actor = governed.lake_gate(lake_dir(lake), Action.LAKE_SQL, "lake")
     with open_lake(lake_dir(lake), snapshot=snapshot, restricted=restricted) as engine:
         try:
             table = engine.query(query)
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise UsageError(f"the query failed: {first}") from exc
+        details = {"sql": query, "rows": table.num_rows, "restricted": restricted}
+        governed.record(lake_dir(lake), actor, "lake.sql", engine.snapshot_label, details)
         if out is not None:
             _write(table, out)
             console.print(f"{table.num_rows:,} rows written to {out} ({engine.snapshot_label})")

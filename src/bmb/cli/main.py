@@ -15,13 +15,19 @@ from typer.exceptions import Abort, Exit, TyperException
 
 from bmb import __version__
 from bmb.cli import (
+    cmd_audit,
     cmd_characterize,
     cmd_cohort,
     cmd_fhir,
     cmd_lake,
+    cmd_optout,
+    cmd_output,
+    cmd_project,
     cmd_rates,
     cmd_registry,
+    cmd_session,
     cmd_synth,
+    cmd_user,
     cmd_vocab,
 )
 from bmb.domain.errors import BmbError
@@ -67,6 +73,12 @@ cmd_vocab.register(app)
 cmd_rates.register(app)
 cmd_synth.register(app)
 cmd_registry.register(app)
+cmd_user.register(app)
+cmd_project.register(app)
+cmd_optout.register(app)
+cmd_session.register(app)
+cmd_output.register(app)
+cmd_audit.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bmb.domain.cdm import CDM_TABLES
-from bmb.domain.governance.permits import Permit
+from bmb.domain.governance.permits import Permit, Population
 from bmb.domain.governance.scope import (
     ALWAYS_VISIBLE,
     DROPPED_COLUMNS,
@@ -268,7 +268,7 @@ def _build(
     con.execute(
         f"CREATE TABLE {h}.scope AS SELECT person_id, {h}.pseudo(person_id, 'person') AS pid "
         f"FROM (SELECT DISTINCT person_id FROM {h}.raw_person "
-        f"WHERE person_id IN ({_population_sql(lake, snap, permit, h)}))"
+        f"WHERE person_id IN ({_population_sql(lake, snap, permit.population, h)}))"
     )
     con.execute(
         f"CREATE VIEW {h}.persons AS SELECT person_id, pid FROM {h}.scope "
@@ -278,8 +278,7 @@ def _build(
         con.execute(f"CREATE VIEW main.{table} AS {_view_sql(table, permit, h)}")
 
 
-def _population_sql(lake: Lake, snap: LakeSnapshot, permit: Permit, h: str) -> str:
-    pop = permit.population
+def _population_sql(lake: Lake, snap: LakeSnapshot, pop: Population | None, h: str) -> str:
     if pop is None:
         return f"SELECT person_id FROM {h}.raw_person"
     if pop.cohort_definition_id is not None:
@@ -338,3 +337,34 @@ def _lock(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     con.execute("SET allowed_directories = ?", [[warehouse]])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
+
+
+def in_population(
+    lake: Lake, *, snapshot_id: int, population: Population | None, person_id: int
+) -> bool:
+    """Whether a person was in the lake, and in a permit's population, at a snapshot.
+
+    The transparency page asks this for every snapshot a project's sessions read, so a
+    citizen learns which projects could see their data, not merely which exist.
+    """
+    import duckdb
+
+    snap = lake.snapshot(snapshot_id)
+    con = duckdb.connect(config={"python_enable_replacements": False})
+    try:
+        h = "scope_check"
+        con.execute(f"CREATE SCHEMA {h}")
+        tables = ["person"] + (
+            ["cohort"] if population is not None and population.cohort_definition_id else []
+        )
+        for name in tables:
+            files = lake.data_files(f"cdm.{name}", snap)
+            con.execute(f"CREATE VIEW {h}.raw_{name} AS {files_select(CDM_TABLES[name], files)}")
+        rows = con.execute(
+            f"SELECT count(*) FROM {h}.raw_person WHERE person_id = ? AND person_id IN "
+            f"({_population_sql(lake, snap, population, h)})",
+            [person_id],
+        ).fetchall()
+        return bool(rows[0][0])
+    finally:
+        con.close()

@@ -139,7 +139,7 @@ def tabulate(
         tuple(findings),
         _table_measures(protected, session),
     )
-    signature = "tabulate|" + "|".join(dims) + "|n"
+    signature = "|".join(dims)
     return SessionOutput(
         OutputKind.TABLE,
         table,
@@ -147,7 +147,9 @@ def tabulate(
         checked,
         sketch=_sketch(session, src),
         cells_signature=signature,
-        cells={tuple(k): int(v) for k, v in counts.items()},
+        cells={
+            ("n", *("Total" if v is None else str(v) for v in k)): int(c) for k, c in counts.items()
+        },
         epsilon=dp_eps,
     )
 
@@ -419,11 +421,11 @@ def custom(session: PermitSession, sql: str, *, dimensions: Sequence[str] = ()) 
         },
     )
     cells = {
-        (c, *[str(v) for v in k]): int(r[c] or 0)
+        (c, *["Total" if v is None else str(v) for v in k]): int(r[c] or 0)
         for c in count_cols
         for k, r in zip(keys, rows, strict=True)
     }
-    signature = "custom|" + "|".join(dims) + "|" + "|".join(count_cols)
+    signature = "|".join(dims)
     return SessionOutput(
         OutputKind.CUSTOM, safe, report, checked, cells_signature=signature, cells=cells
     )

@@ -91,8 +91,8 @@ class OutputInfo:
 class CellsForDifferencing:
     """An aggregate output's true counts, for comparing it with later outputs."""
 
-    signature: str  # the table's dimensions and count columns
-    cells: dict[tuple[Any, ...], int]
+    signature: str  # the table's dimensions
+    cells: dict[tuple[Any, ...], int]  # (count column, *dimension values) -> true count
 
     def to_json(self) -> str:
         return json.dumps(
@@ -162,12 +162,11 @@ def request_output(
     if sketch is not None:
         near = near_populations(sketch, earlier_sketches, policy.differencing_window)
     if near and policy.differencing_action is DifferencingAction.REFUSE:
-        what = ", ".join(f"output {n.output_id} ({n.difference} persons)" for n in near)
+        what = ", ".join(f"output {n.output_id} ({n.difference} person(s))" for n in near)
         reason = f"its population differs by very few persons from {what}"
         refuse_differencing(store, actor, target, reason)
     if cells is not None:
-        same = {i: c.cells for i, c in earlier_cells.items() if c.signature == cells.signature}
-        near += near_cells(cells.cells, same, policy.differencing_window)
+        near += _near_cells(cells, earlier_cells, policy.differencing_window)
     report = dict(report)
     report["differencing"] = [
         {"output": n.output_id, "difference": n.difference, "basis": n.basis} for n in near
@@ -237,6 +236,31 @@ def request_output(
         return _info(tx, row)
 
 
+def _by_column(cells: dict[tuple[Any, ...], int]) -> dict[str, dict[tuple[Any, ...], int]]:
+    out: dict[str, dict[tuple[Any, ...], int]] = {}
+    for key, value in cells.items():
+        out.setdefault(str(key[0]), {})[tuple(key[1:])] = value
+    return out
+
+
+def _near_cells(
+    new: CellsForDifferencing, earlier: dict[int, CellsForDifferencing], window: int
+) -> list[Near]:
+    """Earlier tables with the same dimensions whose counts, under any column name, differ
+    from the new ones by 1..window in some cell (renaming a column changes nothing)."""
+    found: dict[int, Near] = {}
+    new_cols = _by_column(new.cells)
+    for output_id, old in earlier.items():
+        if old.signature != new.signature:
+            continue
+        for old_cells in _by_column(old.cells).values():
+            for new_cells in new_cols.values():
+                for n in near_cells(new_cells, {output_id: old_cells}, window):
+                    if output_id not in found or n.difference < found[output_id].difference:
+                        found[output_id] = n
+    return [found[k] for k in sorted(found)]
+
+
 def refuse_differencing(store: GovernanceStore, actor: Actor, target: str, reason: str) -> None:
     from bmb.governance.audit import record_refusal
 
@@ -248,7 +272,7 @@ def refuse_differencing(store: GovernanceStore, actor: Actor, target: str, reaso
         reason=f"differencing: {reason}",
     )
     raise DifferencingError(
-        f"output refused: {reason}",
+        f"output refused by the differencing guard: {reason}",
         hint="outputs that differ by a handful of persons reveal those persons",
     )
 
