@@ -217,11 +217,13 @@ class ExprCompiler:
             )
         return value
 
-    def single(self, value: Sql, scope: Scope, what: str = "an operator") -> Sql:
+    def single(self, value: Sql, scope: Scope, what: str = "an operator", hint: str = "") -> Sql:
         """The one item an operator needs; more than one is an error at run time."""
         if not value.many:
             return value
         message = f"{quote(f'{what} expects a single item, got several in ')} || {scope.label()}"
+        if hint:
+            message += f" || {quote('; ' + hint)}"
         sql = f"(CASE WHEN len({value.sql}) > 1 THEN error({message}) ELSE {value.sql}[1] END)"
         return Sql(sql, False, value.type, node=value.node)
 

@@ -95,7 +95,8 @@ class ViewCompiler:
         if col.collection:
             items = self.exprs.as_list(value)
             return f"CAST({self._as_output(items, target)} AS {target}[])"
-        one = self.exprs.single(value, scope, f"column {col.name!r} ({col.location})")
+        hint = 'set "collection": true or pick one (e.g. first())'
+        one = self.exprs.single(value, scope, f"column {col.name!r} ({col.location})", hint)
         return f"CAST({self._as_output(one, target)} AS {target})"
 
     def _as_output(self, value: Sql, target: str) -> str:
