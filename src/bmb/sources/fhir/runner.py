@@ -48,6 +48,7 @@ from bmb.sources.fhir.writers import AtomicOutput
 PATHS = ("auto", "compiled", "reference")
 BATCH_ROWS = 65_536
 CHUNK_LINES = 5_000
+MEMORY_LIMIT = "4GB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,8 @@ def _conform(table: pa.Table, target: pa.Schema) -> Iterator[pa.RecordBatch]:
 def _connect(threads: int) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"SET threads = {max(1, threads)}")
+    # Views stream: they need little memory; the cap keeps a shared machine safe.
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
     return con
