@@ -9,7 +9,13 @@ the concept ids the CDM rows carry, so the big tables are joined on integers.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from weakref import WeakKeyDictionary
+
 from bmb.domain import concepts as std
+from bmb.engines.base import Engine
+from bmb.engines.capabilities import materialize
 
 #: ``visit_occurrence.visit_concept_id`` by setting.
 INPATIENT = std.INPATIENT_VISIT
@@ -106,3 +112,29 @@ def unplanned_admission_sql() -> str:
         "AND regexp_extract(visit_source_value, 'type (\\d)', 1) IN ('2', '3') "
         "AND coalesce(regexp_extract(visit_source_value, 'regime (\\d)', 1), '1') <> '2'"
     )
+
+
+_MADE: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
+
+
+def session_table(engine: Engine, sql: str, *, prefix: str = "bmb_map") -> str:
+    """Materialize ``sql`` once per engine session and return its table name.
+
+    Code-list-to-concept maps depend only on the vocabulary of the engine's pinned
+    snapshot, so each is computed once and reused by every later step (the registry,
+    comorbidity, features, scoring one person after another).
+    """
+    name = f"{prefix}_{hashlib.sha1(sql.encode()).hexdigest()[:12]}"
+    made = _MADE.setdefault(engine, set())
+    if name not in made:
+        materialize(engine, name, sql)
+        made.add(name)
+    return name
+
+
+def once(engine: Engine, key: str, make: Callable[[], None]) -> None:
+    """Run ``make`` once per engine session (loading reference tables)."""
+    made = _MADE.setdefault(engine, set())
+    if key not in made:
+        make()
+        made.add(key)

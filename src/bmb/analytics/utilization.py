@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from bmb.analytics.cdmsql import EMERGENCY, INPATIENT, OUTPATIENT
+from bmb.analytics.cdmsql import EMERGENCY, INPATIENT, OUTPATIENT, once
 from bmb.domain import vocab
 from bmb.domain.stratification import Costs
 from bmb.engines.base import Engine
@@ -49,7 +49,11 @@ COLUMNS = (
 
 
 def load_reference_tables(engine: Engine) -> None:
-    """Prices, tariffs and each drug concept's ATC classes, as engine tables."""
+    """Prices, tariffs and each drug concept's ATC classes, as engine tables (once)."""
+    once(engine, "utilization reference tables", lambda: _load(engine))
+
+
+def _load(engine: Engine) -> None:
     drugs = vocab.drugs()
     load_arrow(
         engine,
@@ -132,6 +136,7 @@ def utilization_sql(anchors: str, costs: Costs) -> str:
             FROM visit_occurrence v, span
             WHERE v.visit_concept_id = {OUTPATIENT}
               AND v.visit_start_date > span.lo AND v.visit_start_date <= span.hi
+              AND v.person_id IN (SELECT person_id FROM a)
         ),
         op_lines AS (
             SELECT visit_occurrence_id, procedure_source_value AS code,

@@ -25,6 +25,7 @@ from bmb.cli import (
     cmd_project,
     cmd_rates,
     cmd_registry,
+    cmd_risk,
     cmd_session,
     cmd_synth,
     cmd_user,
@@ -73,6 +74,7 @@ cmd_vocab.register(app)
 cmd_rates.register(app)
 cmd_synth.register(app)
 cmd_registry.register(app)
+cmd_risk.register(app)
 cmd_user.register(app)
 cmd_project.register(app)
 cmd_optout.register(app)

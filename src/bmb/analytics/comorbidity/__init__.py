@@ -25,6 +25,7 @@ from bmb.analytics.cdmsql import (
     INPATIENT,
     OUTPATIENT,
     diagnosis_concepts_sql,
+    session_table,
     values_sql,
 )
 from bmb.analytics.cohort.runner import engine_name
@@ -32,12 +33,11 @@ from bmb.analytics.population import PopulationSpec, build_population, require_d
 from bmb.domain.comorbidity import Coding, Index, charlson, elixhauser
 from bmb.domain.errors import UsageError
 from bmb.domain.provenance import Provenance
+from bmb.engines.base import Engine
 from bmb.engines.capabilities import materialize, snapshot_of
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-    from bmb.engines.base import Engine
 
 #: Settings whose diagnoses may count, by the name users give.
 SETTINGS = {"inpatient": INPATIENT, "emergency": EMERGENCY, "outpatient": OUTPATIENT}
@@ -96,14 +96,23 @@ def _score_sql(index: Index, tag: str, scheme: str) -> str:
     return " + ".join(terms) or "0"
 
 
-def comorbidity_sql(anchors: str, spec: ComorbiditySpec, *, carry: tuple[str, ...] = ()) -> str:
+def comorbidity_sql(
+    anchors: str,
+    spec: ComorbiditySpec,
+    *,
+    carry: tuple[str, ...] = (),
+    engine: Engine | None = None,
+) -> str:
     """Scores for each row of ``anchors``: columns person_id, anchor_date, age, ``carry``.
 
-    Anchors must be unique on (person_id, anchor_date).
+    Anchors must be unique on (person_id, anchor_date). With ``engine``, the code-list
+    map is computed once per session.
     """
     cci, elix = charlson(), elixhauser()
     prefixes = _prefix_rows(cci, "cc") + _prefix_rows(elix, "ex")
     concepts = diagnosis_concepts_sql(values_sql(("key", "system", "prefix"), prefixes))
+    if engine is not None:
+        concepts = f"SELECT * FROM {session_table(engine, concepts)}"
     visits = ", ".join(str(SETTINGS[s]) for s in spec.settings)
     upper = "<=" if spec.include_anchor_day else "<"
     flags = [f"{t}_{c.code}" for t, idx in (("cc", cci), ("ex", elix)) for c in idx.categories]
@@ -120,6 +129,7 @@ def comorbidity_sql(anchors: str, spec: ComorbiditySpec, *, carry: tuple[str, ..
             JOIN m ON m.concept_id = co.condition_source_concept_id
             JOIN visit_occurrence v ON v.visit_occurrence_id = co.visit_occurrence_id
             WHERE v.visit_concept_id IN ({visits})
+              AND co.person_id IN (SELECT person_id FROM ({anchors}) q)
         ),
         h AS (
             SELECT DISTINCT a.person_id, a.anchor_date, dx.key
@@ -158,7 +168,7 @@ def build_comorbidity(
     t0 = time.perf_counter()
     pop = population or build_population(engine, spec, table=f"{table}_population")
     anchors = f"SELECT person_id, ref_date AS anchor_date, age, year FROM {pop}"
-    materialize(engine, table, comorbidity_sql(anchors, how, carry=("year",)))
+    materialize(engine, table, comorbidity_sql(anchors, how, carry=("year",), engine=engine))
     provenance = Provenance.now(
         snapshot_id=snapshot_of(engine), bmb_version=__version__, engine=engine_name(engine)
     )

@@ -13,16 +13,19 @@ resident region is a few million rows, built in seconds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
 import pyarrow as pa
 
+from bmb import __version__
 from bmb.domain.errors import UsageError
+from bmb.domain.provenance import Provenance
 from bmb.domain.regions import Region, load_region
 from bmb.engines.base import Engine
-from bmb.engines.capabilities import load_arrow, materialize
+from bmb.engines.capabilities import load_arrow, materialize, snapshot_of
 
 #: Age bands used for planning tables (the synthetic region's health model uses them too).
 PLANNING_BANDS: tuple[tuple[int, int | None], ...] = (
@@ -44,6 +47,15 @@ class PopulationSpec:
     reference_dates: tuple[date, ...]
     region: str = "liguria"
     persons: tuple[int, ...] | None = None  # None: everyone
+
+    def __post_init__(self) -> None:
+        years = [d.year for d in self.reference_dates]
+        if not years:
+            raise UsageError("no reference dates")
+        if len(set(years)) != len(years):
+            raise UsageError(
+                "one reference date per year", hint="results are keyed by person and year"
+            )
 
     @classmethod
     def years(
@@ -105,6 +117,12 @@ def units_table(region: Region) -> pa.Table:
     )
 
 
+def provenance(engine: Engine) -> Provenance:
+    """Where a result computed now on ``engine`` comes from (invariant 7)."""
+    label = str(getattr(engine, "label", None) or engine.dialect)
+    return Provenance.now(snapshot_id=snapshot_of(engine), bmb_version=__version__, engine=label)
+
+
 def require_duckdb(engine: Engine, what: str) -> None:
     """Planning analytics are written in DuckDB SQL: say so plainly on another engine."""
     if engine.dialect != "duckdb":
@@ -112,6 +130,45 @@ def require_duckdb(engine: Engine, what: str) -> None:
             f"{what} runs on the lake's DuckDB engine, not on {engine.dialect}",
             hint="open the lake with bmb.open_lake(...)",
         )
+
+
+#: CDM tables holding a person's rows (what :func:`person_slice` narrows).
+PERSON_TABLES = (
+    "person",
+    "observation_period",
+    "death",
+    "visit_occurrence",
+    "condition_occurrence",
+    "drug_exposure",
+    "procedure_occurrence",
+    "measurement",
+    "observation",
+)
+
+
+@contextmanager
+def person_slice(engine: Engine, persons: Sequence[int]) -> Iterator[None]:
+    """Within the block, the CDM's person tables hold only ``persons``' rows.
+
+    Each table is read once with the person filter into a temporary table that shadows
+    the lake's view of the same name (DuckDB resolves temporary objects first), so the
+    many queries of a feature build touch a few rows instead of scanning the region.
+    This is what makes scoring one person on demand fast.
+    """
+    require_duckdb(engine, "a person slice")
+    ids = ", ".join(str(int(p)) for p in persons) or "NULL"
+    made = []
+    try:
+        for t in PERSON_TABLES:
+            engine.execute(
+                f"CREATE OR REPLACE TEMPORARY TABLE {t} AS "
+                f"SELECT * FROM main.{t} WHERE person_id IN ({ids})"
+            )
+            made.append(t)
+        yield
+    finally:
+        for t in made:
+            engine.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
 
 def build_population(engine: Engine, spec: PopulationSpec, *, table: str = "bmb_population") -> str:
@@ -163,12 +220,15 @@ def build_population(engine: Engine, spec: PopulationSpec, *, table: str = "bmb_
 
 
 __all__ = [
+    "PERSON_TABLES",
     "PLANNING_BANDS",
     "UNITS_TABLE",
     "PopulationSpec",
     "age_band_sql",
     "build_population",
     "parse_years",
+    "person_slice",
+    "provenance",
     "require_duckdb",
     "units_table",
 ]

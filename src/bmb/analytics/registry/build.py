@@ -28,6 +28,7 @@ from bmb.analytics.cdmsql import (
     diagnosis_concepts_sql,
     loinc_concepts_sql,
     nodot,
+    session_table,
     values_sql,
 )
 from bmb.analytics.cohort.runner import engine_name
@@ -117,8 +118,19 @@ def _numbered(rules: RuleSet) -> list[tuple[int, str, Criterion]]:
     return out
 
 
-def evidence_sql(rules: RuleSet, lo: str, hi: str, criteria: str) -> str:
-    """The evidence rows ``(person_id, cid, d, d_end)`` of every criterion, dates lo..hi."""
+def evidence_sql(
+    rules: RuleSet,
+    lo: str,
+    hi: str,
+    criteria: str,
+    persons: str | None = None,
+    engine: Engine | None = None,
+) -> str:
+    """The evidence rows ``(person_id, cid, d, d_end)`` of every criterion, dates lo..hi.
+
+    ``persons`` (a query of person_id) restricts every source to those persons: scoring
+    one person reads only their rows.
+    """
     numbered = _numbered(rules)
     dx = [
         (cid, system, p)
@@ -139,8 +151,16 @@ def evidence_sql(rules: RuleSet, lo: str, hi: str, criteria: str) -> str:
     dx_map = diagnosis_concepts_sql(values_sql(("key", "system", "prefix"), list(dx)))
     rx_map = atc_products_sql(values_sql(("key", "prefix"), list(atc)))
     lab_map = loinc_concepts_sql(values_sql(("key", "code"), list(lab)))
+    if engine is not None:  # computed once per session, then read by name
+        dx_map, rx_map, lab_map = (
+            f"SELECT * FROM {session_table(engine, m)}" for m in (dx_map, rx_map, lab_map)
+        )
     exe_rel = values_sql(("cid", "code"), list(exe))
     exdx_rel = values_sql(("cid", "prefix"), list(exdx))
+
+    def only(alias: str) -> str:
+        return "" if persons is None else f"AND {alias}.person_id IN ({persons})"
+
     until = (
         "try_cast(regexp_extract(o.qualifier_source_value, "
         "'until (\\d{4}-\\d{2}-\\d{2})', 1) AS DATE)"
@@ -152,20 +172,20 @@ def evidence_sql(rules: RuleSet, lo: str, hi: str, criteria: str) -> str:
         JOIN ({dx_map}) m ON m.concept_id = co.condition_source_concept_id
         JOIN {criteria} k ON k.cid = m.key
         JOIN visit_occurrence v ON v.visit_occurrence_id = co.visit_occurrence_id
-        WHERE co.condition_start_date BETWEEN {lo} AND {hi}
+        WHERE co.condition_start_date BETWEEN {lo} AND {hi} {only("co")}
           AND v.visit_concept_id = CASE k.source WHEN 'hospital' THEN {INPATIENT}
                                    ELSE {EMERGENCY} END
           AND (NOT k.principal OR co.condition_status_concept_id = {PRINCIPAL})
         UNION ALL
         SELECT de.person_id, m.key, de.drug_exposure_start_date, NULL
         FROM drug_exposure de JOIN ({rx_map}) m ON m.concept_id = de.drug_concept_id
-        WHERE de.drug_exposure_start_date BETWEEN {lo} AND {hi}
+        WHERE de.drug_exposure_start_date BETWEEN {lo} AND {hi} {only("de")}
         UNION ALL
         SELECT o.person_id, x.cid, o.observation_date, {until}
         FROM observation o JOIN ({exe_rel}) x
           ON o.observation_source_value = x.code
           OR starts_with(o.observation_source_value, x.code || '.')
-        WHERE o.observation_date <= {hi}
+        WHERE o.observation_date <= {hi} {only("o")}
           AND (x.cid NOT IN (SELECT cid FROM ({exdx_rel}) q)
                OR EXISTS (SELECT 1 FROM ({exdx_rel}) y WHERE y.cid = x.cid
                           AND starts_with({nodot("coalesce(o.value_as_string, '')")},
@@ -175,6 +195,7 @@ def evidence_sql(rules: RuleSet, lo: str, hi: str, criteria: str) -> str:
         FROM measurement ms JOIN ({lab_map}) m ON m.concept_id = ms.measurement_concept_id
         JOIN {criteria} k ON k.cid = m.key
         WHERE ms.measurement_date BETWEEN {lo} AND {hi} AND ms.value_as_number IS NOT NULL
+          {only("ms")}
           AND (k.above IS NULL OR ms.value_as_number >= k.above)
           AND (k.below IS NULL OR ms.value_as_number < k.below)
     """
@@ -259,7 +280,8 @@ def build_registry(
     lo = f"DATE '{(first - timedelta(days=rules.max_lookback_days + 1)).isoformat()}'"
     hi = f"DATE '{last.isoformat()}'"
     evidence = f"{prefix}_evidence"
-    materialize(engine, evidence, evidence_sql(rules, lo, hi, criteria))
+    persons = None if spec.persons is None else f"SELECT person_id FROM {pop}"
+    materialize(engine, evidence, evidence_sql(rules, lo, hi, criteria, persons, engine))
     t = step("evidence", t)
     met = f"{prefix}_met"
     materialize(engine, met, met_sql(pop, evidence, criteria))
