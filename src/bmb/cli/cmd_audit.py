@@ -44,18 +44,15 @@ def verify(
     """
     from bmb.cli.console import console
     from bmb.domain.errors import BmbError
-    from bmb.domain.governance.roles import Action
-    from bmb.governance.access import require
-    from bmb.governance.audit import verify as run
     from bmb.governance.signing import default_key_path, load_public_key, public_key_path
+    from bmb.governance.trail import verify_trail
 
     with acting(lake, as_user) as (the_lake, store, actor):
-        require(store, actor, Action.AUDIT_VERIFY, "audit")
         key_path = public_key or public_key_path(default_key_path(the_lake.identity.lake_id))
         trusted = load_public_key(key_path) if key_path.is_file() else None
         if public_key is not None and trusted is None:
             raise BmbError(f"public key {public_key} not found")
-        report = run(store, public_key=trusted)
+        report = verify_trail(store, actor=actor, public_key=trusted)
     if json_out:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -89,14 +86,16 @@ def log(
     Example: bmb audit log --action permit. --as aldo
     """
     from bmb.cli.console import print_table
-    from bmb.domain.governance.roles import Action
-    from bmb.governance.access import require
-    from bmb.governance.audit import read_entries
+    from bmb.governance.trail import read_trail
 
     with acting(lake, as_user) as (_, store, actor):
-        require(store, actor, Action.AUDIT_READ, "audit")
-        entries = read_entries(
-            store, action_prefix=action, actor=actor_name, target=target, limit=limit
+        entries = read_trail(
+            store,
+            actor=actor,
+            action_prefix=action,
+            actor_name=actor_name,
+            target=target,
+            limit=limit,
         )
     if json_out:
         typer.echo(
@@ -133,16 +132,13 @@ def checkpoint(lake: Path = LakeOption, as_user: str = AsOption) -> None:
     Example: bmb audit checkpoint --as carla
     """
     from bmb.cli.console import console
-    from bmb.domain.governance.roles import Action
-    from bmb.governance.access import require
-    from bmb.governance.audit import checkpoint as sign
     from bmb.governance.signing import create_key, default_key_path, load_signer
+    from bmb.governance.trail import sign_checkpoint
 
     with acting(lake, as_user) as (the_lake, store, actor):
-        require(store, actor, Action.AUDIT_CHECKPOINT, "audit")
         path = default_key_path(the_lake.identity.lake_id)
         signer = load_signer(path) if path.exists() else create_key(path)
-        row = sign(store, actor=actor, signer=signer)
+        row = sign_checkpoint(store, actor=actor, signer=signer)
     console.print(f"Signed checkpoint at entry {row.seq} ({row.head_hash[:16]}...) with {path}")
 
 
@@ -163,49 +159,21 @@ def transparency(
     """
     from bmb.cli.console import console, print_table
     from bmb.domain.errors import UsageError
-    from bmb.domain.governance.roles import Action, Role
     from bmb.domain.identity import InvalidIdentifierError, person_id
-    from bmb.governance.access import require
-    from bmb.governance.audit import append
     from bmb.governance.optout import person_history
+    from bmb.governance.trail import transparency_subject
     from bmb.service.governed import transparency as compute
 
     with acting(lake, as_user) as (the_lake, store, actor):
-        if fiscal_code is None:
-            require(
-                store,
-                actor,
-                Action.TRANSPARENCY_SELF,
-                "person:self",
-                rule=actor.person_id is not None,
-                reason="the account is not a citizen's",
-            )
-            pid = actor.person_id
-        else:
-            require(
-                store,
-                actor,
-                Action.TRANSPARENCY_ANY,
-                "person:[pseudonymized]",
-                rule=actor.role is not Role.CITIZEN,
-                reason="citizens see their own data",
-            )
+        asked = None
+        if fiscal_code is not None:
             try:
-                pid = person_id(the_lake.key(key_file), fiscal_code)
+                asked = person_id(the_lake.key(key_file), fiscal_code)
             except InvalidIdentifierError as exc:
                 raise UsageError(f"--fiscal-code: {exc.detail}") from None
-        assert pid is not None
+        pid = transparency_subject(store, actor=actor, person_id=asked)
         uses = compute(the_lake, store, pid)
         events = person_history(store, pid)
-        with store.transaction() as tx:
-            append(
-                tx,
-                store,
-                actor=actor,
-                action="transparency.read",
-                target="person:self" if fiscal_code is None else "person:[pseudonymized]",
-                details={"projects": len(uses)},
-            )
     opted_out = bool(events and events[-1].opted_out)
     if json_out:
         typer.echo(

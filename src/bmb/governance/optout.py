@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bmb.domain.errors import UsageError
 from bmb.domain.governance.actors import Actor
@@ -46,8 +47,8 @@ def _target(actor: Actor, person_id: int | None) -> tuple[int, Action]:
         if actor.person_id is None:
             raise UsageError("this citizen account is not linked to a person")
         return actor.person_id, Action.OPTOUT_SELF
-    if person_id is None:
-        raise UsageError("whose opt-out? give --fiscal-code (or --person-id)")
+    if person_id is None:  # staff have no "own" opt-out: the matrix refuses it
+        return 0, Action.OPTOUT_SELF
     return person_id, Action.OPTOUT_REGISTER
 
 
@@ -95,10 +96,7 @@ def set_opt_out(
         return OptOutEvent(pid, opted_out, row.at, row.by_user, row.channel, note)
 
 
-def _current(tx: object, person_id: int) -> bool | None:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(tx, Session)
+def _current(tx: Session, person_id: int) -> bool | None:
     row = tx.execute(
         select(OptOutRow)
         .where(OptOutRow.person_id == person_id)
