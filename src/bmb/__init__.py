@@ -8,14 +8,10 @@ modules are imported only when a function needs them.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-try:
-    __version__ = version("bmb")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
+from bmb._version import __version__
 
 if TYPE_CHECKING:
     from bmb.engines.lake import LakeEngine

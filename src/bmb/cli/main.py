@@ -13,7 +13,7 @@ import sys
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
-from bmb import __version__
+from bmb._version import __version__
 from bmb.cli import (
     cmd_audit,
     cmd_characterize,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from bmb import __version__
+from bmb._version import __version__
 from bmb.domain.cdm import BMB_TABLES, CDM_TABLES, CdmTable
 from bmb.domain.errors import BmbError, UsageError
 from bmb.lake import keys

@@ -14,7 +14,7 @@ from importlib import resources
 
 import pyarrow as pa
 
-from bmb import __version__
+from bmb._version import __version__
 from bmb.lake.snapshots import LakeSnapshot
 from bmb.lake.store import BatchRecord, Lake, new_batch_id
 from bmb.pipeline.vocabulary import vocabulary_tables

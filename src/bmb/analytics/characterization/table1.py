@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bmb import __version__
+from bmb._version import __version__
 from bmb.analytics.characterization.covariates import CovariateBuilder, default_builders
 from bmb.analytics.cohort import sqltext as q
 from bmb.analytics.cohort.runner import engine_name

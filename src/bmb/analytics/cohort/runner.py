@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bmb import __version__
+from bmb._version import __version__
 from bmb.analytics.cohort.attrition import Attrition, attrition
 from bmb.analytics.cohort.compiler import compile_cohort
 from bmb.analytics.cohort.sqltext import transpile

@@ -20,7 +20,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from bmb import __version__
+from bmb._version import __version__
 from bmb.domain.errors import UsageError
 from bmb.domain.provenance import Provenance
 from bmb.domain.regions import Region, load_region

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from bmb import __version__
+from bmb._version import __version__
 from bmb.analytics.cohort import sqltext as q
 from bmb.analytics.cohort.compiler import _eras
 from bmb.analytics.cohort.runner import engine_name

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bmb import __version__
+from bmb._version import __version__
 from bmb.analytics.cdmsql import (
     EMERGENCY,
     INPATIENT,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bmb import __version__
+from bmb._version import __version__
 from bmb.analytics.cohort.runner import engine_name
 from bmb.analytics.population import require_duckdb
 from bmb.analytics.risk.dataset import Dataset, Outcome, labelled

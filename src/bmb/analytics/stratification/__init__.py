@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bmb import __version__
+from bmb._version import __version__
 from bmb.analytics.cdmsql import values_sql
 from bmb.analytics.cohort.runner import engine_name
 from bmb.analytics.population import PopulationSpec, require_duckdb
