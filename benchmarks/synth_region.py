@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from bmb.synth.generator import SynthOptions, generate
+from bmb.synth.memory import tune_allocators
 
 
 def main() -> None:
@@ -26,6 +27,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bmb-synth-bench-")) / "region"
+    tune_allocators()
     t0 = time.perf_counter()
     s = generate(SynthOptions(args.persons, 2023, 2025, seed=7, out=out, workers=args.workers))
     secs = time.perf_counter() - t0

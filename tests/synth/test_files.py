@@ -183,7 +183,7 @@ def test_manifest_counts_and_hashes_match_the_files(region: Region) -> None:
 def test_same_seed_gives_the_same_bytes_whatever_the_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Smaller chunks than the real 10,000, so that two workers share a small region.
+    # Smaller chunks than the real 5,000, so that two workers share a small region.
     monkeypatch.setattr(population, "CHUNK", 1_500)
     opts = {"persons": 3_600, "first_year": 2024, "last_year": 2025, "seed": 3}
     a = generate(SynthOptions(**opts, out=tmp_path / "a", error_rate=0.01))  # type: ignore[arg-type]

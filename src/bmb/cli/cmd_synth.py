@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         from bmb.cli.console import print_table, progress_bar
         from bmb.domain.errors import UsageError
         from bmb.synth.generator import SynthOptions, generate
+        from bmb.synth.memory import tune_allocators
 
         try:
             first, _, last = years.partition("-")
@@ -51,6 +52,7 @@ def register(app: typer.Typer) -> None:
             region=region,
             workers=workers,
         )
+        tune_allocators()  # this process exists to generate (see bmb.synth.memory)
         with progress_bar() as bar:
             s = generate(opts, bar)
         rows = [

@@ -3,11 +3,20 @@
 Everything a chunk draws comes from seeds ``(seed, chunk, step)``, so its pieces are
 the same whichever worker makes them and in whatever order; the writer appends them
 in chunk order, which makes the files byte-identical for a seed.
+
+Pieces leave the chunk as soon as they are made, through a :class:`Sink`: straight
+into the output files when the chunk runs in the writing process, or into a spill
+file when it runs in a worker process (:func:`run_spilled`). A worker then sends
+back only where each piece is, not hundreds of megabytes through a pipe, and holds
+one layout's records at a time rather than the whole chunk's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -33,27 +42,92 @@ class Job:
     providers: Providers
     error_rate: float
     formats: tuple[str, ...]
+    spill: Path | None = None  # folder for the spill file when run in a worker
+
+
+class Sink(Protocol):
+    """Where a chunk's pieces go: ``kind`` is "flow" (name = layout) or "fhir" (type)."""
+
+    def put(
+        self,
+        kind: str,
+        name: str,
+        year: int,
+        month: int,
+        data: bytes,
+        records: int,
+        faults: list[faults.Fault],
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A piece in a spill file: what it is, and its byte range."""
+
+    kind: str
+    name: str
+    year: int
+    month: int
+    offset: int
+    length: int
+    records: int
+    faults: tuple[faults.Fault, ...]
+
+
+class SpillSink:
+    """Appends pieces to one file and remembers where each is."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = path.open("wb")
+        self.entries: list[Entry] = []
+        self.size = 0
+
+    def put(
+        self,
+        kind: str,
+        name: str,
+        year: int,
+        month: int,
+        data: bytes,
+        records: int,
+        faults: list[faults.Fault],
+    ) -> None:
+        self.file.write(data)
+        self.entries.append(
+            Entry(kind, name, year, month, self.size, len(data), records, tuple(faults))
+        )
+        self.size += len(data)
+
+    def close(self) -> None:
+        self.file.close()
 
 
 @dataclass(slots=True)
 class ChunkResult:
     chunk: int
-    flow_pieces: list[tuple[str, int, int, bytes, int, list[faults.Fault]]] = field(
-        default_factory=list
-    )
-    fhir: dict[str, tuple[bytes, int]] = field(default_factory=dict)
+    persons: int = 0
     truth_persons: pa.Table | None = None
     truth_years: pa.Table | None = None
-    persons: int = 0
+    spill: Path | None = None
+    entries: list[Entry] = field(default_factory=list)
 
 
-def _bytes(lines: pa.Array) -> bytes:
-    from bmb.synth.lines import to_bytes
+def run_spilled(job: Job) -> ChunkResult:
+    """Run a chunk in a worker process: pieces go to ``<spill>/chunk-<n>.bin``."""
+    assert job.spill is not None
+    sink = SpillSink(job.spill / f"chunk-{job.chunk:05d}.bin")
+    try:
+        result = run(job, sink)
+    finally:
+        sink.close()
+    result.spill = sink.path
+    result.entries = sink.entries
+    return result
 
-    return to_bytes(lines)
 
-
-def run(job: Job) -> ChunkResult:
+def run(job: Job, sink: Sink) -> ChunkResult:
+    """Generate a chunk's care and put its pieces, flows then FHIR, into ``sink``."""
     region = load_region(job.region)
     people = job.people
     h = health.simulate(people, job.start, job.years, job.seed, job.chunk)
@@ -77,26 +151,34 @@ def run(job: Job) -> ChunkResult:
         people, h, pv, stays, region, job.seed, job.chunk
     )
     if "flows" in job.formats:
-        pieces = (
-            flows._sdo_pieces(stays, pv, region)
-            + flows._ed_pieces(ed, pv, region)
-            + flows._pharmacy_pieces(rx, pv, region, job.providers, job.chunk, exempt_any, job.seed)
-            + flows._outpatient_pieces(op, pv, region, job.providers, job.chunk, ex_code, job.seed)
-            + flows_people.registry_pieces(people, h, pv, job.start, job.years)
-            + flows_people.exemption_pieces(
-                ex, pv, job.providers, job.start, job.years, job.seed, job.chunk
-            )
-            + deaths_pieces
-            + flows_people.lab_pieces(labs, pv, job.chunk)
-        )
         rng = np.random.default_rng([job.seed, job.chunk, 13])
-        for pc_ in pieces:
-            data, n_lines, fl = faults.inject(
-                LAYOUTS[pc_.layout], pc_.data, pc_.records, job.error_rate, rng
-            )
-            result.flow_pieces.append((pc_.layout, pc_.year, pc_.month, data, n_lines, fl))
+        makers: tuple[Callable[[], list[flows.Piece]], ...] = (
+            lambda: flows._sdo_pieces(stays, pv, region),
+            lambda: flows._ed_pieces(ed, pv, region),
+            lambda: flows._pharmacy_pieces(
+                rx, pv, region, job.providers, job.chunk, exempt_any, job.seed
+            ),
+            lambda: flows._outpatient_pieces(
+                op, pv, region, job.providers, job.chunk, ex_code, job.seed
+            ),
+            lambda: flows_people.registry_pieces(people, h, pv, job.start, job.years),
+            lambda: flows_people.exemption_pieces(
+                ex, pv, job.providers, job.start, job.years, job.seed, job.chunk
+            ),
+            lambda: deaths_pieces,
+            lambda: flows_people.lab_pieces(labs, pv, job.chunk),
+        )
+        for make in makers:
+            for piece in make():
+                data, n_lines, fl = faults.inject(
+                    LAYOUTS[piece.layout], piece.data, piece.records, job.error_rate, rng
+                )
+                sink.put("flow", piece.layout, piece.year, piece.month, data, n_lines, fl)
     if "fhir" in job.formats:
-        result.fhir = fhir.chunk_resources(people, h, pv, ed, stays, rx, op, labs)
+        for rtype, (data, count) in fhir.chunk_resources(
+            people, h, pv, ed, stays, rx, op, labs
+        ).items():
+            sink.put("fhir", rtype, 0, 0, data, count, [])
     result.truth_persons, result.truth_years = _truth(people, h, cause, job)
     return result
 

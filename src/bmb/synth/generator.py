@@ -14,18 +14,16 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
-from bmb import __version__
 from bmb.domain.errors import UsageError
-from bmb.domain.flows import LAYOUTS, file_name
 from bmb.domain.progress import NullProgress, Progress
 from bmb.synth import population
-from bmb.synth.chunk import ChunkResult, Job, run
+from bmb.synth.chunk import ChunkResult, Job, run, run_spilled
+from bmb.synth.output import Output, TruthWriter
 from bmb.synth.region import load_region
 
 FORMATS = ("flows", "fhir")
@@ -59,15 +57,6 @@ class SynthOptions:
             raise UsageError("--workers must be at least 1")
 
 
-@dataclass(slots=True)
-class FileStat:
-    path: str
-    kind: str  # flow layout name, FHIR resource type, or truth
-    records: int = 0
-    bytes: int = 0
-    sha: hashlib._Hash = field(default_factory=hashlib.sha256)
-
-
 @dataclass(frozen=True, slots=True)
 class SynthSummary:
     """What was written, for the closing table and the benchmark."""
@@ -78,34 +67,6 @@ class SynthSummary:
     bytes: dict[str, int]
     faults: int
     out: Path
-
-
-class _Writer:
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self.files: dict[str, FileStat] = {}
-        self.handles: dict[str, IO[bytes]] = {}
-        self.faults: list[dict[str, object]] = []
-
-    def append(self, rel: str, kind: str, data: bytes, records: int) -> int:
-        """Append bytes; returns the number of records written before them."""
-        st = self.files.get(rel)
-        if st is None:
-            st = self.files[rel] = FileStat(rel, kind)
-            path = self.out / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.handles[rel] = path.open("wb")
-        before = st.records
-        self.handles[rel].write(data)
-        st.sha.update(data)
-        st.records += records
-        st.bytes += len(data)
-        return before
-
-    def close(self) -> None:
-        for h in self.handles.values():
-            h.close()
-        self.handles.clear()
 
 
 def _chunks(opts: SynthOptions) -> list[int]:
@@ -137,19 +98,19 @@ def generate(opts: SynthOptions, progress: Progress | None = None) -> SynthSumma
     for c, p in enumerate(people):
         population.assign_gps(p, prov, region, start, opts.seed, c)
     progress.finish("people")
+    spill = opts.out / ".parts" if opts.workers > 1 and len(people) > 1 else None
     jobs = [
-        Job(opts.seed, c, opts.region, start, years, p, prov, opts.error_rate, opts.formats)
+        Job(opts.seed, c, opts.region, start, years, p, prov, opts.error_rate, opts.formats, spill)
         for c, p in enumerate(people)
     ]
     del people
-    writer = _Writer(opts.out)
-    truth = _TruthWriter(opts.out / "truth")
+    writer = Output(opts.out, region.region_code)
+    truth = TruthWriter(opts.out / "truth")
     progress.start("care", total=len(jobs))
     total_persons = 0
     try:
-        for res in _results(jobs, opts.workers):
+        for res in _results(jobs, opts.workers, writer):
             total_persons += res.persons
-            _write(writer, res, region.region_code)
             truth.write(res)
             progress.advance("care")
     finally:
@@ -160,71 +121,49 @@ def generate(opts: SynthOptions, progress: Progress | None = None) -> SynthSumma
     return summary
 
 
-def _results(jobs: list[Job], workers: int) -> Iterator[ChunkResult]:
-    if workers == 1 or len(jobs) == 1:
+def _results(jobs: list[Job], workers: int, writer: Output) -> Iterator[ChunkResult]:
+    """Run the chunks; their pieces reach ``writer`` in chunk order.
+
+    In one process, pieces go straight to the writer. With workers, each chunk's
+    pieces go to a spill file that this process copies into the outputs, in order, and
+    deletes: the files are hashed by one process, and nothing big crosses a pipe.
+    """
+    if jobs[0].spill is None:
         for job in jobs:
-            yield run(job)
+            yield run(job, writer)
         return
     import multiprocessing as mp
 
+    from bmb.synth.memory import tune_allocators
+
+    jobs[0].spill.mkdir(parents=True, exist_ok=True)
     ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
-    with ctx.Pool(workers, maxtasksperchild=20) as pool:
-        yield from pool.imap(run, jobs, chunksize=1)
+    try:
+        with ctx.Pool(workers, initializer=tune_allocators, maxtasksperchild=20) as pool:
+            for res in pool.imap(run_spilled, jobs, chunksize=1):
+                writer.replay(res)
+                yield res
+    finally:
+        for part in jobs[0].spill.glob("chunk-*.bin"):
+            part.unlink()
+        jobs[0].spill.rmdir()
 
 
-def _write(writer: _Writer, res: ChunkResult, region_code: str) -> None:
-    for layout, year, month, data, n, faults in res.flow_pieces:
-        flow = LAYOUTS[layout].flow
-        name = file_name(layout, region_code, year, month)
-        rel = f"flows/{flow}/{name}"
-        before = writer.append(rel, layout, data, n)
-        for f in faults:
-            writer.faults.append(
-                {
-                    "file": rel,
-                    "line": before + f.line + 1,
-                    "layout": layout,
-                    "field": f.field,
-                    "kind": f.kind,
-                    "reason": f.reason,
-                }
-            )
-    for rtype, (data, n) in res.fhir.items():
-        writer.append(f"fhir/{rtype}.ndjson", rtype, data, n)
+def _bmb_version() -> str:
+    # Read from the package metadata, not ``bmb.__version__``: the package root imports
+    # the engines, which the synthetic region must not depend on (import contracts).
+    from importlib.metadata import PackageNotFoundError, version
 
-
-class _TruthWriter:
-    """Ground truth as Parquet, never meant for ingestion."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.writers: dict[str, object] = {}
-        self.rows: dict[str, int] = {}
-
-    def write(self, res: ChunkResult) -> None:
-        import pyarrow.parquet as pq
-
-        for name, table in (("persons", res.truth_persons), ("person_years", res.truth_years)):
-            if table is None:
-                continue
-            w = self.writers.get(name)
-            if w is None:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                w = self.writers[name] = pq.ParquetWriter(
-                    self.folder / f"{name}.parquet", table.schema, compression="zstd"
-                )
-            w.write_table(table)  # type: ignore[attr-defined]
-            self.rows[name] = self.rows.get(name, 0) + table.num_rows
-
-    def close(self) -> None:
-        for w in self.writers.values():
-            w.close()  # type: ignore[attr-defined]
+    try:
+        return version("bmb")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
 
 
 def _manifest(
     opts: SynthOptions,
-    writer: _Writer,
-    truth: _TruthWriter,
+    writer: Output,
+    truth: TruthWriter,
     seconds: float,
     persons: int,
     years: int,
@@ -239,12 +178,12 @@ def _manifest(
                 "path": rel,
                 "kind": st.kind,
                 "records": st.records,
-                "bytes": st.bytes,
+                "bytes": st.size,
                 "sha256": st.sha.hexdigest(),
             }
         )
         records[st.kind] = records.get(st.kind, 0) + st.records
-        sizes[st.kind] = sizes.get(st.kind, 0) + st.bytes
+        sizes[st.kind] = sizes.get(st.kind, 0) + st.size
     for name, rows in truth.rows.items():
         path = f"truth/{name}.parquet"
         data = (opts.out / path).read_bytes()
@@ -259,7 +198,7 @@ def _manifest(
         )
     manifest = {
         "generator": "bmb synth",
-        "bmb_version": __version__,
+        "bmb_version": _bmb_version(),
         "region": opts.region,
         "seed": opts.seed,
         "persons": opts.persons,

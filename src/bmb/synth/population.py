@@ -22,7 +22,7 @@ from bmb.synth.region import Region
 Table = dict[str, np.ndarray]
 
 #: Residents per chunk of work. Fixed: the output depends on it, never on workers.
-CHUNK = 10_000
+CHUNK = 5_000
 #: Patients per general practitioner and per family paediatrician [M].
 PATIENTS_PER_GP = 1_300
 PATIENTS_PER_PAEDIATRICIAN = 900
