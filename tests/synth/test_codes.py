@@ -208,3 +208,21 @@ def test_every_fhir_coding_is_in_its_table(
         else:
             table = by_system[system]
         assert code in table, (rtype, system, code)
+
+
+def test_every_reason_the_generator_can_draw_is_in_the_tables() -> None:
+    # Rare reasons may not show in a small region: check the generator's own tables.
+    from bmb.synth.hospital import ED_MINOR, reasons
+
+    known = tables()
+    rs = reasons()
+    assert set(rs.diagnosis) <= known["icd9"]
+    assert set(rs.procedure) - {""} <= known["icd9_proc"]
+    assert set(rs.discipline) <= known["discipline"]
+    assert {x[0] for x in ED_MINOR} <= known["icd9"]
+    assert set(rs.cause) - {""} <= known["icd10"]
+    assert {c.icd9cm for c in vocab.conditions()} <= known["icd9"]
+    assert {c.icd10 for c in vocab.conditions()} <= known["icd10"]
+    assert {d.code for d in vocab.death_causes()} <= known["icd10"]
+    atc = {a for c in vocab.conditions() for a in c.atc}
+    assert atc <= known["atc"]
