@@ -19,9 +19,11 @@ from bmb.cli import (
     cmd_characterize,
     cmd_cohort,
     cmd_fhir,
+    cmd_indicators,
     cmd_lake,
     cmd_optout,
     cmd_output,
+    cmd_planning,
     cmd_project,
     cmd_rates,
     cmd_registry,
@@ -75,6 +77,8 @@ cmd_rates.register(app)
 cmd_synth.register(app)
 cmd_registry.register(app)
 cmd_risk.register(app)
+cmd_planning.register(app)
+cmd_indicators.register(app)
 cmd_user.register(app)
 cmd_project.register(app)
 cmd_optout.register(app)

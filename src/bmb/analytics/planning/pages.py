@@ -7,6 +7,7 @@ one self-contained file that opens offline.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bmb.analytics.plots import to_svg
@@ -15,6 +16,7 @@ from bmb.analytics.report.html import facts, page, table
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from bmb.analytics.indicators import IndicatorResult
     from bmb.analytics.registry import RegistryResult
     from bmb.analytics.stratification import StratificationResult
 
@@ -165,3 +167,87 @@ def stratification_page(
         ),
     ]
     return page("Risk pyramid and resource-use bands", result.provenance, sections)
+
+
+def indicators_page(results: Sequence[IndicatorResult]) -> str:
+    """Every indicator: regional rate, hospital table, funnel plot, model odds ratios."""
+    from bmb.analytics.plots.charts import funnel_plot
+
+    sections: list[tuple[str, str]] = []
+    for r in results:
+        reg = r.region
+        ind = r.indicator
+        sections.append(
+            (
+                ind.title,
+                facts(
+                    [
+                        ("admissions", f"{reg['start']} to {reg['end']}"),
+                        ("index episodes", reg["episodes"]),
+                        ("events", reg["events"]),
+                        (
+                            "regional rate",
+                            f"{reg['rate']:.1f}% ({reg['lower']:.1f}-{reg['upper']:.1f})",
+                        ),
+                        ("threshold", "" if ind.threshold is None else f"{ind.threshold:g}%"),
+                        ("risk adjustment", reg["adjustment"]),
+                        ("arrivals through the emergency department", reg["via_ed"]),
+                    ]
+                ),
+            )
+        )
+        sections.append(
+            ("", figure(to_svg(funnel_plot(r.hospitals, reg["rate"], ind.title, ind.threshold))))
+        )
+        sections.append(
+            (
+                "",
+                table(
+                    [
+                        "hospital",
+                        "name",
+                        "episodes",
+                        "observed",
+                        "expected",
+                        "crude %",
+                        "adjusted %",
+                        "lower",
+                        "upper",
+                        "funnel",
+                    ],
+                    [
+                        [
+                            h["hospital"],
+                            h["hospital_name"],
+                            h["episodes"],
+                            h["observed"],
+                            h["expected"],
+                            h["crude"],
+                            h["adjusted"],
+                            h["lower"],
+                            h["upper"],
+                            h.get("funnel", ""),
+                        ]
+                        for h in r.hospitals.to_pylist()
+                    ],
+                ),
+            )
+        )
+        if r.coefficients.num_rows:
+            sections.append(
+                (
+                    "",
+                    "<p class='muted'>Risk model (odds ratios, age per decade "
+                    "from 70):</p>"
+                    + table(
+                        ["covariate", "odds ratio", "lower", "upper", "p"],
+                        [
+                            [c["covariate"], c["odds_ratio"], c["lower"], c["upper"], c["p_value"]]
+                            for c in r.coefficients.to_pylist()
+                        ],
+                        digits=3,
+                    ),
+                )
+            )
+    prov = results[0].provenance
+    return page("Outcome indicators (PNE-style)", prov, sections)
