@@ -155,7 +155,7 @@ def transparency(
     """Which projects had a person's data in scope: permit, purpose, dates, sessions.
 
     Example: bmb audit transparency --as cinzia
-             bmb audit transparency --fiscal-code RSSMRA80A01D969X --as stefano
+             bmb audit transparency --fiscal-code RSSMRA80A01D969Z --as stefano
     """
     from bmb.cli.console import console, print_table
     from bmb.domain.errors import UsageError

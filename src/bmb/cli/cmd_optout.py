@@ -13,7 +13,7 @@ from bmb.cli.options import JsonOption, KeyFileOption, LakeOption
 optout_app = typer.Typer(
     name="optout",
     help="The opt-out registry: from the next query on, an opted-out person is in no "
-    "session's data.\n\nExample: bmb optout add --fiscal-code RSSMRA80A01D969X --as stefano",
+    "session's data.\n\nExample: bmb optout add --fiscal-code RSSMRA80A01D969Z --as stefano",
     no_args_is_help=True,
 )
 
@@ -81,7 +81,7 @@ def add(
     """Opt a person out of secondary use; effective from the next query of every session.
 
     Example: bmb optout add --as cinzia                      (a citizen, for herself)
-             bmb optout add --fiscal-code RSSMRA80A01D969X --as stefano   (at a desk)
+             bmb optout add --fiscal-code RSSMRA80A01D969Z --as stefano   (at a desk)
     """
     _set(True, fiscal_code, channel, note, lake, key_file, as_user)
 

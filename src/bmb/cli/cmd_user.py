@@ -196,6 +196,24 @@ def token(
     typer.echo(secret)
 
 
+@user_app.command("revoke-token")
+def revoke_token(
+    token_id: int = typer.Argument(..., help="The number in bmb_<number>_... ."),
+    lake: Path = LakeOption,
+    as_user: str = AsOption,
+) -> None:
+    """Revoke an API token (your own, or anyone's as a controller).
+
+    Example: bmb user revoke-token 7 --as rita
+    """
+    from bmb.cli.console import console
+    from bmb.governance.users import revoke_token as revoke
+
+    with acting(lake, as_user) as (_, store, actor):
+        revoke(store, actor=actor, token_id=token_id)
+    console.print(f"Revoked token {token_id}")
+
+
 @user_app.command("password")
 def password(
     name: str = typer.Argument(None, help="Whose password (default: your own)."),

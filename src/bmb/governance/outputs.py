@@ -7,8 +7,8 @@ rule). A reviewer may reject it or return it with comments. Only released output
 downloaded, and only by the people the permit names; the file's SHA-256, recorded at
 request time, is checked at download so that a file changed in the queue never leaves.
 
-The differencing guard and the privacy-budget ledger sit here too, because both compare
-an output with the project's earlier ones, in the same transaction that queues it.
+The differencing guard and the privacy-budget ledger (``guards``) run when an output is
+requested; the budget is spent in the same transaction that queues the output.
 """
 
 from __future__ import annotations
@@ -25,19 +25,42 @@ from sqlalchemy.orm import Session
 from bmb.domain.disclosure.differencing import (
     Near,
     PopulationSketch,
-    near_cells,
     near_populations,
 )
 from bmb.domain.disclosure.policy import DifferencingAction
 from bmb.domain.errors import BmbError, UsageError
 from bmb.domain.governance.actors import Actor
 from bmb.domain.governance.errors import PermitError
-from bmb.domain.governance.roles import Action, Role
+from bmb.domain.governance.roles import Action
 from bmb.governance.access import refuse, require
 from bmb.governance.audit import append
 from bmb.governance.db import GovernanceStore
+from bmb.governance.guards import (
+    CellsForDifferencing,
+    DifferencingError,
+    budget_status,
+    earlier_outputs,
+    near_tables,
+    refuse_differencing,
+    spent_epsilon,
+)
 from bmb.governance.permits import MEMBER_ROLES, load_permit
 from bmb.governance.schema import BudgetRow, OutputRow, PermitRow, ReviewRow, UserRow
+
+__all__ = [
+    "APPROVALS_NEEDED",
+    "CellsForDifferencing",
+    "Decision",
+    "DifferencingError",
+    "OutputInfo",
+    "OutputStatus",
+    "budget_status",
+    "download_output",
+    "get_output",
+    "list_outputs",
+    "request_output",
+    "review_output",
+]
 
 #: Distinct approvals an output needs before it is released.
 APPROVALS_NEEDED = 2
@@ -54,10 +77,6 @@ class Decision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     RETURN = "return"
-
-
-class DifferencingError(BmbError):
-    """The output nearly repeats an earlier one of the project: refused by the policy."""
 
 
 @dataclass(frozen=True)
@@ -87,43 +106,6 @@ class OutputInfo:
     reviews: tuple[Review, ...] = field(default=())
 
 
-@dataclass(frozen=True)
-class CellsForDifferencing:
-    """An aggregate output's true counts, for comparing it with later outputs."""
-
-    signature: str  # the table's dimensions
-    cells: dict[tuple[Any, ...], int]  # (count column, *dimension values) -> true count
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"signature": self.signature, "cells": [[*k, v] for k, v in self.cells.items()]},
-            default=str,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> CellsForDifferencing:
-        data = json.loads(text)
-        return cls(data["signature"], {tuple(c[:-1]): int(c[-1]) for c in data["cells"]})
-
-
-def budget_status(store: GovernanceStore, permit_id: int) -> tuple[float | None, float]:
-    """(budget, spent) of a permit's privacy budget (budget ``None``: no DP outputs)."""
-    with store.transaction() as tx:
-        row = tx.get(PermitRow, permit_id)
-        if row is None:
-            raise UsageError(f"no permit {permit_id}")
-        return row.epsilon_budget, _spent(tx, permit_id)
-
-
-def _spent(tx: Session, permit_id: int) -> float:
-    total = tx.execute(
-        select(func.coalesce(func.sum(BudgetRow.epsilon), 0.0)).where(
-            BudgetRow.permit_id == permit_id
-        )
-    ).scalar_one()
-    return float(total)
-
-
 def request_output(
     store: GovernanceStore,
     *,
@@ -144,7 +126,7 @@ def request_output(
     target = f"permit:{permit_id}"
     with store.transaction() as tx:
         permit = load_permit(tx, permit_id)
-        earlier_sketches, earlier_cells = _earlier(tx, permit.project_id)
+        earlier_sketches, earlier_cells = earlier_outputs(tx, permit.project_id)
     require(
         store,
         actor,
@@ -166,7 +148,7 @@ def request_output(
         reason = f"its population differs by very few persons from {what}"
         refuse_differencing(store, actor, target, reason)
     if cells is not None:
-        near += _near_cells(cells, earlier_cells, policy.differencing_window)
+        near += near_tables(cells, earlier_cells, policy.differencing_window)
     report = dict(report)
     report["differencing"] = [
         {"output": n.output_id, "difference": n.difference, "basis": n.basis} for n in near
@@ -185,7 +167,7 @@ def request_output(
     with store.transaction() as tx:
         if epsilon is not None:
             budget = permit.epsilon_budget
-            spent = _spent(tx, permit_id)
+            spent = spent_epsilon(tx, permit_id)
             if budget is None or spent + epsilon > budget + 1e-12:
                 left = 0.0 if budget is None else budget - spent
                 raise BmbError(
@@ -234,65 +216,6 @@ def request_output(
             },
         )
         return _info(tx, row)
-
-
-def _by_column(cells: dict[tuple[Any, ...], int]) -> dict[str, dict[tuple[Any, ...], int]]:
-    out: dict[str, dict[tuple[Any, ...], int]] = {}
-    for key, value in cells.items():
-        out.setdefault(str(key[0]), {})[tuple(key[1:])] = value
-    return out
-
-
-def _near_cells(
-    new: CellsForDifferencing, earlier: dict[int, CellsForDifferencing], window: int
-) -> list[Near]:
-    """Earlier tables with the same dimensions whose counts, under any column name, differ
-    from the new ones by 1..window in some cell (renaming a column changes nothing)."""
-    found: dict[int, Near] = {}
-    new_cols = _by_column(new.cells)
-    for output_id, old in earlier.items():
-        if old.signature != new.signature:
-            continue
-        for old_cells in _by_column(old.cells).values():
-            for new_cells in new_cols.values():
-                for n in near_cells(new_cells, {output_id: old_cells}, window):
-                    if output_id not in found or n.difference < found[output_id].difference:
-                        found[output_id] = n
-    return [found[k] for k in sorted(found)]
-
-
-def refuse_differencing(store: GovernanceStore, actor: Actor, target: str, reason: str) -> None:
-    from bmb.governance.audit import record_refusal
-
-    record_refusal(
-        store,
-        actor=actor,
-        action=Action.OUTPUT_REQUEST.value,
-        target=target,
-        reason=f"differencing: {reason}",
-    )
-    raise DifferencingError(
-        f"output refused by the differencing guard: {reason}",
-        hint="outputs that differ by a handful of persons reveal those persons",
-    )
-
-
-def _earlier(
-    tx: Session, project_id: str
-) -> tuple[dict[int, PopulationSketch], dict[int, CellsForDifferencing]]:
-    rows = tx.execute(
-        select(OutputRow)
-        .join(PermitRow, PermitRow.id == OutputRow.permit_id)
-        .where(PermitRow.project_id == project_id)
-    ).scalars()
-    sketches: dict[int, PopulationSketch] = {}
-    cells: dict[int, CellsForDifferencing] = {}
-    for r in rows:
-        if r.sketch is not None:
-            sketches[r.id] = PopulationSketch.from_bytes(r.sketch)
-        if r.cells_json is not None:
-            cells[r.id] = CellsForDifferencing.from_json(r.cells_json)
-    return sketches, cells
 
 
 def _info(tx: Session, row: OutputRow) -> OutputInfo:
@@ -487,9 +410,3 @@ def download_output(store: GovernanceStore, *, actor: Actor, output_id: int) -> 
             details={"sha256": info.safe_sha256, "name": info.name},
         )
     return info
-
-
-def reviewer_roles() -> frozenset[Role]:
-    from bmb.domain.governance.roles import MATRIX
-
-    return MATRIX[Action.OUTPUT_REVIEW]
