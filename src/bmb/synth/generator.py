@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bmb._version import __version__
 from bmb.domain.errors import UsageError
 from bmb.domain.progress import NullProgress, Progress
 from bmb.synth import population
@@ -149,17 +150,6 @@ def _results(jobs: list[Job], workers: int, writer: Output) -> Iterator[ChunkRes
         jobs[0].spill.rmdir()
 
 
-def _bmb_version() -> str:
-    # Read from the package metadata, not ``bmb.__version__``: the package root imports
-    # the engines, which the synthetic region must not depend on (import contracts).
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("bmb")
-    except PackageNotFoundError:
-        return "0.0.0+unknown"
-
-
 def _manifest(
     opts: SynthOptions,
     writer: Output,
@@ -198,7 +188,7 @@ def _manifest(
         )
     manifest = {
         "generator": "bmb synth",
-        "bmb_version": _bmb_version(),
+        "bmb_version": __version__,
         "region": opts.region,
         "seed": opts.seed,
         "persons": opts.persons,
