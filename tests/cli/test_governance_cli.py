@@ -131,6 +131,10 @@ def test_an_output_leaves_only_after_two_other_reviewers_approve(cli: Cli, tmp_p
     for action in ("output.request", "output.review", "output.released", "output.download"):
         assert action in out
     assert '"refused"' in out
+    code, out, _ = cli("audit log --action session. --json", user="aldo")
+    assert "gender_concept_id" in out  # the source query of the output is in the trail
+    assert "session.open" in out
+    assert "session.close" in out
 
 
 def test_a_changed_file_in_the_queue_is_never_delivered(cli: Cli, tmp_path: Path) -> None:
@@ -271,3 +275,30 @@ def test_every_governance_command_has_help_with_an_example(cli: Cli) -> None:
             code, out, _ = cli(f"{group} {verb} --help")
             assert code == 0
             assert "Example" in out, f"bmb {group} {verb} --help has no example"
+
+
+def test_init_creates_the_store_and_the_signing_key_outside_the_lake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("BMB_GOVERNANCE_URL", raising=False)
+    monkeypatch.delenv("BMB_AUDIT_KEY_FILE", raising=False)
+    monkeypatch.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
+    lake = tmp_path / "lake"
+    assert run(["init", str(lake)]) == 0
+    assert (lake / "governance.db").is_file()
+    keys = sorted(p.name for p in (tmp_path / "config" / "bmb" / "keys").iterdir())
+    assert any(k.endswith(".audit-ed25519") for k in keys)
+    assert any(k.endswith(".audit-ed25519.pub") for k in keys)
+    capsys.readouterr()
+    assert run(["user", "add", "carla", "--role", "controller", "--lake", str(lake)]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    monkeypatch.setenv("BMB_TOKEN", token)
+    assert run(["audit", "checkpoint", "--lake", str(lake)]) == 0
+    capsys.readouterr()
+    assert run(["audit", "log", "--json", "--lake", str(lake)]) == 0
+    out = capsys.readouterr().out
+    for action in ("lake.init", "user.bootstrap", "token.issue", "audit.checkpoint"):
+        assert action in out
+    assert run(["audit", "verify", "--lake", str(lake)]) == 0
+    assert "1/1 checkpoints verified" in capsys.readouterr().out

@@ -149,6 +149,11 @@ class PermitSession:
         else:
             self._temps.discard(checked.name)
 
+    def record(self, sql: str, rows: int) -> None:
+        """Report a query BMB ran for the caller (an output's source) to the audit hook."""
+        if self._on_query is not None:
+            self._on_query(sql, rows, True)
+
     def table_names(self) -> list[str]:
         return sorted(self._views | self._temps)
 

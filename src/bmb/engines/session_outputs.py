@@ -77,6 +77,8 @@ def _stage(session: PermitSession, sql: str, suffix: str) -> tuple[str, str]:
         raise UsageError("an output is computed from a query (SELECT ...)")
     name = f"{session.hidden_schema}.src_{suffix}"
     session.internal(f"CREATE OR REPLACE TABLE {name} AS {checked.sql}").fetchall()
+    rows = session.internal(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    session.record(checked.sql, int(rows))
     return name, checked.sql
 
 

@@ -100,16 +100,40 @@ class _Search:
                 [{v: hier.generalize(v, lv) for v in values} for lv in range(hier.top + 1)]
             )
         self.budget = int(policy.max_suppressed_fraction * self.n_persons)
+        self._cache: dict[Node, dict[Profile, list[Profile]]] = {}
 
     def signature(self, profile: Profile, node: Node) -> Profile:
-        gen = {tuple(self.tables[i][lv][qi[i]] for i, lv in enumerate(node)) for qi in profile}
+        maps = [self.tables[i][lv] for i, lv in enumerate(node)]
+        if len(profile) == 1:  # the usual one-row-per-person extract: nothing to sort
+            qi = profile[0]
+            return (tuple(m[v] for m, v in zip(maps, qi, strict=True)),)
+        gen = {tuple(m[v] for m, v in zip(maps, qi, strict=True)) for qi in profile}
         return tuple(sorted(gen, key=repr))
 
     def classes(self, node: Node) -> dict[Profile, list[Profile]]:
-        """Generalized signature -> the profiles that share it."""
+        """Generalized signature -> the profiles that share it.
+
+        Classes at a node are unions of classes at any less general node (generalizing
+        is a function of the less general value), so they are built from the classes of
+        a node evaluated just before, one representative per class, when there is one.
+        """
+        height = sum(node)
+        for old in [n for n in self._cache if sum(n) < height - 1]:
+            del self._cache[old]
+        finer = [
+            n
+            for n in self._cache
+            if n != node and all(a <= b for a, b in zip(n, node, strict=True))
+        ]
         out: dict[Profile, list[Profile]] = defaultdict(list)
-        for profile in self.members:
-            out[self.signature(profile, node)].append(profile)
+        if finer:
+            base = self._cache[max(finer, key=sum)]
+            for profiles in base.values():
+                out[self.signature(profiles[0], node)].extend(profiles)
+        else:
+            for profile in self.members:
+                out[self.signature(profile, node)].append(profile)
+        self._cache[node] = out
         return out
 
     def evaluate(self, node: Node) -> Evaluation:
