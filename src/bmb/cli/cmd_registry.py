@@ -186,16 +186,15 @@ def _print_validation(
     last = max(r["year"] for r in rows)
     print_table(
         f"Registry against the synthetic truth, 31 December {last}",
-        ["condition", "n true", "n flagged", "sensitivity", "95% CI", "PPV", "95% CI "],
+        ["condition", "n true", "n flagged", "sensitivity (CI)", "PPV (CI)"],
         [
             [
                 r["condition"],
                 r["true_cases"],
                 r["flagged"],
-                round(r["sensitivity"], 3),
-                f"{r['sensitivity_lower']:.3f}-{r['sensitivity_upper']:.3f}",
-                round(r["ppv"], 3),
-                f"{r['ppv_lower']:.3f}-{r['ppv_upper']:.3f}",
+                f"{r['sensitivity']:.2f} ({r['sensitivity_lower']:.2f}-"
+                f"{r['sensitivity_upper']:.2f})",
+                f"{r['ppv']:.2f} ({r['ppv_lower']:.2f}-{r['ppv_upper']:.2f})",
             ]
             for r in rows
             if r["year"] == last

@@ -138,11 +138,9 @@ def _print_validation(m: RiskModel) -> None:
         rows.append(
             [
                 name,
-                v.n,
-                v.events,
+                f"{v.events:,}/{v.n:,}",
                 f"{v.auc.value:.3f} ({v.auc.lower:.3f}-{v.auc.upper:.3f})",
-                f"{c.intercept:+.3f}",
-                f"{c.slope:.3f}",
+                f"{c.intercept:+.2f} / {c.slope:.2f}",
                 f"{v.brier:.4f}",
             ]
         )
@@ -150,20 +148,20 @@ def _print_validation(m: RiskModel) -> None:
     if truth:
         rows.append(
             [
-                "true risk (generator)",
-                truth["n"],
-                "",
+                "true risk",
+                f"n={truth['n']:,}",
                 f"{truth['auc']:.3f} ({truth['lower']:.3f}-{truth['upper']:.3f})",
-                "",
                 "",
                 "",
             ]
         )
     print_table(
         f"{m.outcome.label}: trained on {m.train_year}, validated on {m.validation_year}",
-        ["model", "n", "n events", "AUC (95% CI)", "cal. intercept", "cal. slope", "Brier"],
+        ["model", "events/n", "AUC (95% CI)", "cal. int./slope", "Brier"],
         rows,
     )
+    if truth:
+        console.print("true risk: the synthetic generator's own risk of the validation residents")
     d = m.difference
     console.print(
         f"AUC LightGBM - logistic: {d.difference:+.4f} ({d.lower:+.4f} to {d.upper:+.4f}), "

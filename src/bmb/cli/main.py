@@ -27,6 +27,7 @@ from bmb.cli import (
     cmd_project,
     cmd_rates,
     cmd_registry,
+    cmd_report,
     cmd_risk,
     cmd_session,
     cmd_synth,
@@ -79,6 +80,7 @@ cmd_registry.register(app)
 cmd_risk.register(app)
 cmd_planning.register(app)
 cmd_indicators.register(app)
+cmd_report.register(app)
 cmd_user.register(app)
 cmd_project.register(app)
 cmd_optout.register(app)

@@ -36,6 +36,8 @@ def to_svg(fig: Figure) -> str:
     fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg") :]
+    # Drop the metadata block (creator URL, licence namespaces): nothing to fetch, less to read.
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
     # Each chart's ids must stay unique when several charts share one page.
     token = f"f{id(fig):x}"
     text = re.sub(r'id="([^"]+)"', rf'id="{token}-\1"', text)
