@@ -51,8 +51,16 @@ def _run(
     json_out: bool,
 ) -> None:
     from bmb.cli.console import console
-    from bmb.service.governed import check_budget, open_governed_session, request_output
+    from bmb.domain.errors import UsageError
+    from bmb.service.governed import (
+        OUTPUT_FORMATS,
+        check_budget,
+        open_governed_session,
+        request_output,
+    )
 
+    if out.suffix.lower() not in OUTPUT_FORMATS:
+        raise UsageError(f"--out {out}: name the output .csv, .parquet or .json")
     with (
         acting(lake, as_user) as (the_lake, store, actor),
         open_governed_session(
