@@ -30,3 +30,20 @@ def test_python_dash_m_bmb_runs() -> None:
     )
     assert done.returncode == 0
     assert "Usage" in done.stdout
+
+
+def test_a_command_exit_code_is_returned() -> None:
+    import typer
+
+    from bmb.cli import main as cli_main
+
+    @cli_main.app.command("exit-three", hidden=True)
+    def _exit_three() -> None:
+        raise typer.Exit(3)
+
+    try:
+        assert run(["exit-three"]) == 3
+    finally:
+        cli_main.app.registered_commands = [
+            c for c in cli_main.app.registered_commands if c.name != "exit-three"
+        ]

@@ -93,7 +93,9 @@ def run(argv: list[str] | None = None) -> int:
     """Entry point of the console script: run the app inside the error boundary."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="bmb", standalone_mode=False)
+        result = command.main(args=argv, prog_name="bmb", standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool):
+            return result  # a command's typer.Exit(code), returned in this mode
     except Exit as exc:
         return int(exc.exit_code)
     except Abort:
