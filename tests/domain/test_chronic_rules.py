@@ -66,3 +66,12 @@ conditions:
 def test_bad_rules_name_file_condition_and_field(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         parse_rules_text(text, "mine.yaml")
+
+
+def test_reference_page_lists_every_default_condition() -> None:
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "reference" / "registry-rules.md"
+    text = page.read_text(encoding="utf-8")
+    for cond in default_rules().conditions:
+        assert f"| {cond.name}" in text, f"{cond.name} missing from {page.name}"
