@@ -64,9 +64,15 @@ def test_snapshot_lists_who_was_covered_that_year(region: Region) -> None:
 
 
 def test_single_year_covers_the_last_day_of_a_leap_year(tmp_path: Path) -> None:
+    # One year of 2024 used to end on 30 December (365 days from 1 January).
     out = tmp_path / "one"
     generate(SynthOptions(1_500, 2024, 2024, seed=5, out=out, formats=("flows",)))
-    deaths = sorted((out / "flows" / "deaths").glob("*.txt"))
-    assert [p.name[-10:-4] for p in deaths][-1] == "202412"
     registry = [p.name for p in (out / "flows" / "registry").glob("*.txt")]
     assert registry == ["REGISTRY_070_202401.txt"]
+    d2 = read_table(
+        sorted((out / "flows" / "pharmacy").glob("PHARMACY_D2_*_202412.txt")),
+        LAYOUTS["pharmacy_d2"],
+    )
+    days = set(d2["data_spedizione"].to_pylist())
+    assert "31122024" in days
+    assert max(days, key=lambda d: d[4:] + d[2:4] + d[:2]) == "31122024"
