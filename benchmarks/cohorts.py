@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument(
         "--lake",
         type=Path,
-        help="Run on a BMB lake's current snapshot (DuckDB).",
+        help="Run on a BMB lake's current snapshot (Spark and PostgreSQL from its data files).",
     )
     source.add_argument("--cdm-csv", type=Path, help="Run on an OMOP CDM in CSV form.")
     source.add_argument(
@@ -247,12 +247,18 @@ def main(argv: list[str] | None = None) -> int:
     definitions = cohorts()
 
     if args.lake is not None:
+        from bmb.domain.cdm import CDM_TABLES
         from bmb.engines.lake import open_lake
 
-        runs = {"duckdb": open_lake(args.lake)}
-        files: dict[str, list[str]] = {}
-        engines = ["duckdb"]
-        print(f"Lake {args.lake}: DuckDB over the snapshot's Parquet files")
+        lake = open_lake(args.lake)
+        runs = {"duckdb": lake}
+        # Spark and PostgreSQL read the same snapshot: its live Parquet data files.
+        files = {}
+        for name in CDM_TABLES:
+            paths = lake.lake.data_files(f"cdm.{name}", lake.snapshot)
+            if paths:
+                files[name] = paths
+        print(f"Lake {args.lake}, snapshot {lake.snapshot_label}: {len(files)} CDM tables")
     else:
         t0 = time.perf_counter()
         if args.cdm_csv is not None:

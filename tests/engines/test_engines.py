@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
 
 from bmb.analytics.cohort.sqltext import transpile
 from bmb.engines.capabilities import drop, load_arrow, materialize, snapshot_of
-from tests.engine_fixtures import CdmWorld
+from tests.engine_fixtures import ENGINES, CdmWorld, make_world
+
+
+@pytest.fixture(params=ENGINES)
+def world(request: pytest.FixtureRequest) -> Iterator[CdmWorld]:
+    """An engine with an empty CDM, once per engine."""
+    yield from make_world(request.param)
 
 
 def test_query_returns_arrow_with_engine_neutral_types(world: CdmWorld) -> None:

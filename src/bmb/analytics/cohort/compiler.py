@@ -13,6 +13,7 @@ Steps are written in the canonical dialect and translated with SQLGlot
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bmb.analytics.cohort import sqltext as q
@@ -59,10 +60,19 @@ def _order(limit: Limit) -> str:
     return "DESC" if limit is Limit.LAST else "ASC"
 
 
-def compile_cohort(definition: CohortDefinition, prefix: str) -> CohortPlan:
-    """Plan ``definition``; every table the plan creates starts with ``prefix``."""
+def compile_cohort(
+    definition: CohortDefinition,
+    prefix: str,
+    concepts: Mapping[int, Sequence[int]] | None = None,
+) -> CohortPlan:
+    """Plan ``definition``; every table the plan creates starts with ``prefix``.
+
+    ``concepts`` (each concept set's expanded ids, read back from the plan's first
+    step) turns concept set membership into literal ``IN`` lists that engines push
+    into table scans; without it the plan joins the concept set table.
+    """
     n = _Names(prefix)
-    criteria = CriterionSql(n.codesets)
+    criteria = CriterionSql(n.codesets, concepts)
     groups = GroupSql(criteria)
     d = definition
     steps = [Step(n.codesets, codesets_sql(d.concept_sets))]
@@ -114,13 +124,24 @@ def compile_cohort(definition: CohortDefinition, prefix: str) -> CohortPlan:
             for i, rule in enumerate(rules)
         ]
         steps.append(Step(n.inclusion, " UNION ALL ".join(parts)))
+        # One row per qualified event with its rule mask: the included events and both
+        # attrition reports read it (one aggregation instead of three).
+        steps.append(
+            Step(
+                n.masks,
+                "SELECT Q.event_id, Q.person_id, Q.start_date, Q.end_date, Q.op_start_date, "
+                "Q.op_end_date, COUNT(I.inclusion_rule_id) AS rule_count, "
+                "COALESCE(MIN(I.inclusion_rule_id), 0) AS min_rule_id, "
+                "COALESCE(SUM(I.rule_mask), 0) AS inclusion_rule_mask "
+                f"FROM {n.qualified} Q LEFT JOIN {n.inclusion} I "
+                "ON I.person_id = Q.person_id AND I.event_id = Q.event_id "
+                "GROUP BY Q.event_id, Q.person_id, Q.start_date, Q.end_date, Q.op_start_date, "
+                "Q.op_end_date",
+            )
+        )
         matched = (
-            "SELECT Q.event_id, Q.person_id, Q.start_date, Q.end_date, Q.op_start_date, "
-            "Q.op_end_date, COALESCE(SUM(I.rule_mask), 0) AS inclusion_rule_mask "
-            f"FROM {n.qualified} Q LEFT JOIN {n.inclusion} I "
-            "ON I.person_id = Q.person_id AND I.event_id = Q.event_id "
-            "GROUP BY Q.event_id, Q.person_id, Q.start_date, Q.end_date, Q.op_start_date, "
-            f"Q.op_end_date HAVING COALESCE(SUM(I.rule_mask), 0) = {(1 << len(rules)) - 1}"
+            f"SELECT {_EVENT_COLS} FROM {n.masks} "
+            f"WHERE inclusion_rule_mask = {(1 << len(rules)) - 1}"
         )
     else:
         matched = f"SELECT {_EVENT_COLS} FROM {n.qualified}"
@@ -148,7 +169,7 @@ def compile_cohort(definition: CohortDefinition, prefix: str) -> CohortPlan:
             )
         )
     elif isinstance(d.exit, DrugExposureExit):
-        steps.extend(_drug_exit(d.exit, n))
+        steps.extend(_drug_exit(d.exit, n, criteria))
     if d.exit is not None:
         ends.append(f"SELECT event_id, person_id, end_date FROM {n.strategy}")
     for c in d.censoring:
@@ -214,21 +235,24 @@ def _eras(source: str, pad: int) -> str:
     )
 
 
-def _drug_exit(x: DrugExposureExit, n: _Names) -> list[Step]:
+def _drug_exit(x: DrugExposureExit, n: _Names, criteria: CriterionSql) -> list[Step]:
     """Circe's custom era strategy: eras of the drug concept set, exit at era end."""
     if x.days_supply_override is not None:
         end = q.add_days("de.drug_exposure_start_date", x.days_supply_override)
     else:
         end = drug_exposure_end("de")
-    parts = [
+    by_concept = criteria.member("de.drug_concept_id", x.codeset_id)
+    by_source = criteria.member("de.drug_source_concept_id", x.codeset_id)
+    # Circe unions the exposures matching by concept and by source concept, so one
+    # matching both appears twice; a duplicate exposure never changes an era, so each
+    # exposure is read once (one scan of drug_exposure instead of two).
+    target = Step(
+        n.drug_target,
         "SELECT de.person_id, de.drug_exposure_start_date, "
         f"{end} AS drug_exposure_end_date FROM drug_exposure de "
         f"JOIN (SELECT DISTINCT person_id FROM {n.included}) p ON de.person_id = p.person_id "
-        f"JOIN {n.codesets} cs ON cs.codeset_id = {int(x.codeset_id)} "
-        f"AND de.{column} = cs.concept_id"
-        for column in ("drug_concept_id", "drug_source_concept_id")
-    ]
-    target = Step(n.drug_target, " UNION ALL ".join(parts))
+        f"WHERE {by_concept} OR {by_source}",
+    )
     pad = x.gap_days + x.offset
     eras = (
         f"SELECT person_id, MIN(start_date) AS era_start_date, "
@@ -260,15 +284,7 @@ def _masks(n: _Names, has_rules: bool) -> tuple[str, str]:
             f"FROM {n.qualified}"
         )
         return by_event, by_person
-    per_event = (
-        "SELECT Q.person_id, Q.event_id, Q.start_date, "
-        "COUNT(DISTINCT I.inclusion_rule_id) AS rule_count, "
-        "COALESCE(MIN(I.inclusion_rule_id), 0) AS min_rule_id, "
-        "COALESCE(SUM(I.rule_mask), 0) AS inclusion_rule_mask "
-        f"FROM {n.qualified} Q LEFT JOIN {n.inclusion} I "
-        "ON I.person_id = Q.person_id AND I.event_id = Q.event_id "
-        "GROUP BY Q.person_id, Q.event_id, Q.start_date"
-    )
+    per_event = f"SELECT * FROM {n.masks}"
     by_event = (
         f"SELECT inclusion_rule_mask, COUNT(*) AS n FROM ({per_event}) MG "
         "GROUP BY inclusion_rule_mask"
@@ -294,6 +310,7 @@ class _Names:
         self.primary = f"{prefix}_primary_events"
         self.qualified = f"{prefix}_qualified_events"
         self.inclusion = f"{prefix}_inclusion_events"
+        self.masks = f"{prefix}_event_masks"
         self.included = f"{prefix}_included_events"
         self.drug_target = f"{prefix}_drug_target"
         self.strategy = f"{prefix}_strategy_ends"

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import pyarrow.compute as pc
+
 from bmb._version import __version__
 from bmb.analytics.cohort.attrition import Attrition, attrition
 from bmb.analytics.cohort.compiler import compile_cohort
@@ -74,12 +76,20 @@ def generate_cohort(
     """
     started = time.perf_counter()
     prefix = f"bmb_{secrets.token_hex(4)}"
-    plan = compile_cohort(definition, prefix)
     dialect = engine.dialect
     created: list[str] = []
     timings: dict[str, float] = {}
     try:
-        for name, sql in plan.statements(dialect):
+        plan = compile_cohort(definition, prefix)
+        first = plan.steps[0]
+        t0 = time.perf_counter()
+        materialize(engine, first.name, transpile(first.sql, dialect))
+        created.append(first.name)
+        concepts = _concepts(engine, first.name)
+        if concepts is not None:  # concept sets small enough to inline: scans filter
+            plan = compile_cohort(definition, prefix, concepts)
+        timings["codesets"] = time.perf_counter() - t0
+        for name, sql in plan.statements(dialect)[1:]:
             t0 = time.perf_counter()
             materialize(engine, name, sql)
             created.append(name)
@@ -106,7 +116,7 @@ def generate_cohort(
             drop(engine, name)
     names = definition.rule_names
     rows = _normalize(rows)
-    persons_out = len(set(rows.column("subject_id").to_pylist()))
+    persons_out = int(pc.count_distinct(rows.column("subject_id")).as_py()) if rows.num_rows else 0
     return CohortResult(
         cohort_id=cohort_id,
         name=definition.name,
@@ -124,6 +134,29 @@ def generate_cohort(
         table=keep_as,
         step_seconds=timings,
     )
+
+
+#: Concept sets larger than this are joined rather than written as ``IN`` lists.
+INLINE_LIMIT = 10_000
+
+
+def _concepts(engine: Engine, table: str) -> dict[int, tuple[int, ...]] | None:
+    """Each concept set's ids, if every set is small enough to inline."""
+    rows = engine.query(
+        transpile(
+            f"SELECT codeset_id, concept_id FROM {table} ORDER BY codeset_id, concept_id",
+            engine.dialect,
+        )
+    )
+    ids: dict[int, list[int]] = {}
+    for codeset, concept in zip(
+        rows.column("codeset_id").to_pylist(), rows.column("concept_id").to_pylist(), strict=True
+    ):
+        if codeset is not None and concept is not None:
+            ids.setdefault(int(codeset), []).append(int(concept))
+    if any(len(v) > INLINE_LIMIT for v in ids.values()):
+        return None
+    return {k: tuple(v) for k, v in ids.items()}
 
 
 def _masks(rows: list[dict[str, Any]], mode: int) -> dict[int, int]:
