@@ -2,6 +2,7 @@
 
     python -m benchmarks.cohorts --persons 1500000            # a scaled-up Eunomia
     python -m benchmarks.cohorts --lake ./bmb-lake             # the region's lake
+    python -m benchmarks.cohorts --lake lake300k --replicate 5 # a 300k lake copied to 1.5M
     python -m benchmarks.cohorts --cdm-csv eunomia/GiBleed_5.3 --engines duckdb,postgres
 
 The cohorts are the three kinds the issue names: a condition cohort with inclusion
@@ -10,7 +11,10 @@ a continuous-exposure exit (celecoxib, 365 days of prior observation, no prior G
 bleed, exit at the end of exposure with a 30-day gap), and a visit-based cohort
 (adult inpatient or emergency visits, all of them, exit the day after discharge).
 
-Without a lake or CSV CDM the benchmark builds one: Eunomia GiBleed's persons copied
+On a lake the cohorts use the region's vocabulary (heart failure ICD-9-CM 428 with a
+RAS agent, ATC C09, in the year before; new users of metformin, ATC A10BA02, with
+diabetes; adult inpatient or emergency visits). Without a lake or CSV CDM the
+benchmark builds one: Eunomia GiBleed's persons copied
 with new ids (and dates shifted by up to a year per copy) until ``--persons`` is
 reached, written as Parquet files like a lake snapshot's. DuckDB reads those files
 through views (as ``bmb.engines.lake`` does), Spark registers the same files,
@@ -78,6 +82,53 @@ def cohorts() -> list[CohortDefinition]:
     return [condition, drug, visit]
 
 
+_ID_COLUMNS = {
+    "observation_period_id",
+    "condition_occurrence_id",
+    "drug_exposure_id",
+    "visit_occurrence_id",
+    "preceding_visit_occurrence_id",
+}
+
+
+def _replicate(
+    con: Any, source: str, name: str, copies: int, out: Path, *, shift: bool
+) -> list[str]:
+    """Write ``copies`` copies of a table with new person and event ids (and, with
+    ``shift``, dates moved by up to a year per copy, birth years alike)."""
+    from bmb.engines.cdm_load import cdm_table
+
+    path = out / f"{name}.parquet"
+    if name in VOCABULARY:
+        con.execute(f"COPY (SELECT * FROM {source}) TO '{path}' (FORMAT parquet)")
+        return [str(path)]
+    available = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    cols = []
+    for col in cdm_table(name).column_names:
+        if col not in available:
+            continue
+        if col == "person_id":
+            cols.append("person_id + k * 1000003 AS person_id")
+        elif col in _ID_COLUMNS:
+            cols.append(f"{col} + k * 1000000007 AS {col}")
+        elif shift and col.endswith("_date"):
+            cols.append(f"CAST({col} + shift AS DATE) AS {col}")
+        elif shift and col.endswith("_datetime"):
+            cols.append(f"{col} + to_days(shift) AS {col}")
+        elif shift and col == "year_of_birth":
+            cols.append("year_of_birth + CAST(shift / 365 AS INTEGER) AS year_of_birth")
+        else:
+            cols.append(col)
+    select = (
+        f"SELECT {', '.join(cols)} FROM {source} CROSS JOIN (SELECT range AS k, "
+        f"CAST((range * 37) % 730 - 365 AS INTEGER) AS shift FROM range({copies})) r"
+    )
+    con.execute(
+        f"COPY ({select} ORDER BY person_id) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 122880)"
+    )
+    return [str(path)]
+
+
 def build_scaled_cdm(persons: int, out: Path) -> dict[str, list[str]]:
     """Eunomia copied until at least ``persons`` persons, as Parquet files per table."""
     import duckdb
@@ -86,54 +137,87 @@ def build_scaled_cdm(persons: int, out: Path) -> dict[str, list[str]]:
     from bmb.sources.cdm_csv import read_cdm_csv
 
     data = read_cdm_csv(GIBLEED, tables=TABLES + VOCABULARY).tables
-    base = data["person"].num_rows
-    copies = max(1, math.ceil(persons / base))
+    copies = max(1, math.ceil(persons / data["person"].num_rows))
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"threads": 2, "memory_limit": "6GB"})
     files: dict[str, list[str]] = {}
-    id_column = {
-        "person": None,
-        "observation_period": "observation_period_id",
-        "condition_occurrence": "condition_occurrence_id",
-        "drug_exposure": "drug_exposure_id",
-        "visit_occurrence": "visit_occurrence_id",
-    }
     for name in TABLES + VOCABULARY:
         con.register("src", cdm_table(name, data[name]))
-        path = out / f"{name}.parquet"
-        files[name] = [str(path)]
-        if name in VOCABULARY:
-            con.execute(f"COPY (SELECT * FROM src) TO '{path}' (FORMAT parquet)")
-            con.unregister("src")
-            continue
-        cols = []
-        for col in cdm_table(name).column_names:
-            if col == "person_id":
-                cols.append("person_id + k * 1000000 AS person_id")
-            elif col == id_column[name] or col in (
-                "visit_occurrence_id",
-                "preceding_visit_occurrence_id",
-            ):
-                cols.append(f"{col} + k * 100000000 AS {col}")
-            elif col.endswith("_date"):
-                cols.append(f"CAST({col} + shift AS DATE) AS {col}")
-            elif col.endswith("_datetime"):
-                cols.append(f"{col} + to_days(shift) AS {col}")
-            elif col == "year_of_birth":
-                cols.append("year_of_birth + CAST(shift / 365 AS INTEGER) AS year_of_birth")
-            else:
-                cols.append(col)
-        select = (
-            f"SELECT {', '.join(cols)} FROM src CROSS JOIN (SELECT range AS k, "
-            f"CAST((range * 37) % 730 - 365 AS INTEGER) AS shift FROM range({copies})) r"
-        )
-        order = "person_id"
-        con.execute(
-            f"COPY ({select} ORDER BY {order}) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 122880)"
-        )
+        files[name] = _replicate(con, "src", name, copies, out, shift=True)
         con.unregister("src")
     con.close()
     return files
+
+
+def replicate_lake(files: dict[str, list[str]], copies: int, out: Path) -> dict[str, list[str]]:
+    """A lake snapshot's tables copied ``copies`` times (new ids, same dates)."""
+    import duckdb
+
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "6GB"})
+    result: dict[str, list[str]] = {}
+    for name in TABLES + VOCABULARY:
+        if name not in files:
+            continue
+        listing = ", ".join(f"'{f}'" for f in files[name])
+        source = f"read_parquet([{listing}], union_by_name = true)"
+        result[name] = _replicate(con, source, name, copies, out, shift=False)
+    con.close()
+    return result
+
+
+def region_cohorts(files: dict[str, list[str]]) -> list[CohortDefinition]:
+    """The three cohorts on the synthetic region's vocabulary (ICD-9-CM, ATC, AIC)."""
+    import duckdb
+
+    listing = ", ".join(f"'{f}'" for f in files["concept"])
+    con = duckdb.connect()
+
+    def concept(vocabulary: str, code: str) -> int:
+        row = con.execute(
+            f"SELECT concept_id FROM read_parquet([{listing}]) "
+            "WHERE vocabulary_id = ? AND concept_code = ?",
+            [vocabulary, code],
+        ).fetchone()
+        if row is None:
+            raise SystemExit(f"the lake has no {vocabulary} concept {code}")
+        return int(row[0])
+
+    heart_failure, diabetes = concept("ICD9CM", "428"), concept("ICD9CM", "250")
+    metformin, ace = concept("ATC", "A10BA02"), concept("ATC", "C09")
+    con.close()
+    condition = (
+        c.Cohort("Heart failure, adult, on RAS agents (condition, inclusion rules)")
+        .concept_set(0, "heart failure", c.concept(heart_failure, descendants=True))
+        .concept_set(1, "RAS agents", c.concept(ace, descendants=True))
+        .entry(c.condition_occurrence(0, first=True), prior_days=365)
+        .include("adult", c.demographics(age=c.gte(18)))  # type: ignore[arg-type]
+        .include(
+            "RAS agent in the year before", c.at_least(1, c.drug_exposure(1), c.window(-365, 0))
+        )
+        .build()
+    )
+    drug = (
+        c.Cohort("New users of metformin (drug, continuous exposure exit)")
+        .concept_set(0, "metformin", c.concept(metformin, descendants=True))
+        .concept_set(1, "diabetes", c.concept(diabetes, descendants=True))
+        .entry(c.drug_exposure(0, first=True), prior_days=365)
+        .include(
+            "diabetes before or within 30 days",
+            c.at_least(1, c.condition_occurrence(1), c.window(None, 30)),
+        )
+        .exit_at_end_of_exposure(0, gap_days=30)
+        .build()
+    )
+    visit = (
+        c.Cohort("Adult inpatient or emergency visits (visit based)")
+        .concept_set(0, "inpatient or ER", c.concept(9201), c.concept(9203), c.concept(262))
+        .entry(c.visit_occurrence(0, age=c.gte(18)))
+        .limit("all")
+        .exit_after(1, counting_from="end_date")
+        .build()
+    )
+    return [condition, drug, visit]
 
 
 def parquet_views(files: dict[str, list[str]]) -> Any:
@@ -242,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse-pg", action="store_true", help="Keep an existing PostgreSQL schema."
     )
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--replicate",
+        type=int,
+        default=1,
+        help="With --lake: copy the lake's persons this many times (a 300k lake x5 = 1.5M).",
+    )
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     definitions = cohorts()
@@ -251,14 +341,22 @@ def main(argv: list[str] | None = None) -> int:
         from bmb.engines.lake import open_lake
 
         lake = open_lake(args.lake)
-        runs = {"duckdb": lake}
         # Spark and PostgreSQL read the same snapshot: its live Parquet data files.
         files = {}
         for name in CDM_TABLES:
             paths = lake.lake.data_files(f"cdm.{name}", lake.snapshot)
             if paths:
                 files[name] = paths
-        print(f"Lake {args.lake}, snapshot {lake.snapshot_label}: {len(files)} CDM tables")
+        print(f"Lake {args.lake}, {lake.snapshot_label}: {len(files)} CDM tables", flush=True)
+        if args.replicate > 1:
+            t0 = time.perf_counter()
+            files = replicate_lake(files, args.replicate, args.work)
+            lake.close()
+            runs = {}
+            print(f"  copied {args.replicate} times in {time.perf_counter() - t0:.0f} s")
+        else:
+            runs = {"duckdb": lake}
+        definitions = region_cohorts(files)
     else:
         t0 = time.perf_counter()
         if args.cdm_csv is not None:
