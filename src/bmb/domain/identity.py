@@ -83,6 +83,7 @@ class IdKind(StrEnum):
     STP = "STP"  # temporarily present foreigner
     ENI = "ENI"  # EU citizen not registered with the SSN
     TEAM = "TEAM"  # European health insurance card number
+    FHIR = "FHIR"  # any other identifier, qualified by its FHIR system (see fhir_identifier)
 
 
 def cf_check_char(first15: str) -> str:
@@ -138,6 +139,16 @@ def normalize(raw: str) -> Identifier:
     raise InvalidIdentifierError(
         "invalid_fiscal_code", f"identifier of length {len(text)} is not valid"
     )
+
+
+def fhir_identifier(system: str, value: str) -> Identifier:
+    """A non-Italian identifier from FHIR (social security number, record number, ...).
+
+    The system is part of the hashed text (``system|value``) because a value alone
+    means nothing across sources: record number 1234 of two hospitals are two people.
+    FHIR values are case-sensitive, so only surrounding blanks are removed.
+    """
+    return Identifier(IdKind.FHIR, f"{system.strip()}|{value.strip()}")
 
 
 def pseudonym(key: bytes, ident: Identifier, *, domain: str = "person") -> bytes:

@@ -51,9 +51,11 @@ class FileAccount:
     mapped: int = 0
     control: int = 0
     quarantined: int = 0
+    #: FHIR: records of resource types BMB does not map, by type (counted as control).
+    unsupported: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "name": self.name,
             "sha256": self.sha256,
             "layout": self.layout,
@@ -63,6 +65,9 @@ class FileAccount:
             "control": self.control,
             "quarantined": self.quarantined,
         }
+        if self.unsupported:
+            out["unsupported"] = dict(self.unsupported)
+        return out
 
 
 @dataclass
@@ -212,7 +217,7 @@ class Batch:
             "batch_id": self.batch_id,
             "file_name": landed.source.path.name,
             "file_sha256": landed.sha256,
-            "layout": landed.source.layout.name,
+            "layout": landed.source.layout_name,
             "line_number": line_number,
             "field": field_name,
             "reason": reason,
@@ -426,8 +431,8 @@ class Batch:
             {
                 "file_sha256": lf.sha256,
                 "file_name": lf.source.path.name,
-                "layout": lf.source.layout.name,
-                "period": lf.source.period,
+                "layout": lf.source.layout_name,
+                "period": lf.source.period or None,
                 "size_bytes": lf.size,
                 "landed_path": str(lf.landed),
                 "received_at": datetime.now(UTC).replace(tzinfo=None),

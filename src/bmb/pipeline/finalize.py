@@ -39,6 +39,7 @@ WORK_TABLES = {
     "_person_candidates": "person_id BIGINT, sex VARCHAR, birth_date DATE, comune VARCHAR, "
     "gp BIGINT, priority INTEGER, as_of DATE",
     "_spells": "person_id BIGINT, start_date DATE, end_date DATE",
+    "_ehr_spells": "person_id BIGINT, start_date DATE, end_date DATE",
     "_death_candidates": "person_id BIGINT, death_date DATE, type_concept_id BIGINT, "
     "cause VARCHAR, cause_concept_id BIGINT, priority INTEGER",
     "_provider_roles": "provider_id BIGINT, specialty_concept_id BIGINT, role VARCHAR",
@@ -130,17 +131,25 @@ def _persons(b: Batch) -> None:
 
 
 def _periods(b: Batch, coverage_end: str) -> None:
-    n = b.con.execute("SELECT count(*) FROM _spells").fetchone()
+    """Registry coverage (``_spells``) and EHR spans (``_ehr_spells``, FHIR-only persons).
+
+    A merged period keeps the Registry type when a registry spell is part of it.
+    """
+    n = b.con.execute(
+        "SELECT (SELECT count(*) FROM _spells) + (SELECT count(*) FROM _ehr_spells)"
+    ).fetchone()
     if not n or not n[0]:
         return
     current = _current(b, "cdm.observation_period")
     spells = (
-        "SELECT person_id, observation_period_start_date AS s, observation_period_end_date AS e "
-        f"FROM {current} UNION ALL SELECT person_id, start_date, "
-        f"greatest(start_date, coalesce(end_date, {coverage_end})) FROM _spells"
+        "SELECT person_id, observation_period_start_date AS s, observation_period_end_date AS e, "
+        f"period_type_concept_id AS t FROM {current} UNION ALL SELECT person_id, start_date, "
+        f"greatest(start_date, coalesce(end_date, {coverage_end})), {std.TYPE_REGISTRY} "
+        "FROM _spells UNION ALL SELECT person_id, start_date, greatest(start_date, end_date), "
+        f"{std.TYPE_EHR} FROM _ehr_spells"
     )
     islands = (
-        f"SELECT person_id, s, e, sum(new) OVER (PARTITION BY person_id ORDER BY s, e) AS grp "
+        f"SELECT person_id, s, e, t, sum(new) OVER (PARTITION BY person_id ORDER BY s, e) AS grp "
         f"FROM (SELECT *, CASE WHEN s <= max(e) OVER (PARTITION BY person_id ORDER BY s, e "
         f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 THEN 0 ELSE 1 END AS new "
         f"FROM ({spells}))"
@@ -152,10 +161,10 @@ def _periods(b: Batch, coverage_end: str) -> None:
             "person_id": "g.person_id",
             "observation_period_start_date": "g.s",
             "observation_period_end_date": "g.e",
-            "period_type_concept_id": str(std.TYPE_REGISTRY),
+            "period_type_concept_id": "g.t",
         },
-        f"FROM (SELECT person_id, min(s) AS s, max(e) AS e FROM ({islands}) "
-        "GROUP BY person_id, grp) g",
+        f"FROM (SELECT person_id, min(s) AS s, max(e) AS e, arg_min(t, t <> {std.TYPE_REGISTRY}) "
+        f"AS t FROM ({islands}) GROUP BY person_id, grp) g",
     )
 
 

@@ -1,9 +1,12 @@
-"""``bmb ingest``: flow files into the lake, one atomic batch per flow and month.
+"""``bmb ingest``: flow and FHIR files into the lake, one atomic batch at a time.
 
 The road (DESIGN.md): land the bytes, parse and validate, pseudonymize, map to the
-CDM, commit. Files are grouped by flow and period; the registry goes first so that the
-residents are known before their care arrives. A file already landed by a committed
-batch is skipped and reported: running the same ingestion twice changes nothing.
+CDM, commit. Flow files are grouped by flow and period; the registry goes first so that
+the residents are known before their care arrives. FHIR files (Bundles, Bulk Data
+NDJSON) come after the flows, in batches by size (``bmb.pipeline.fhir``), so that a
+Patient with a fiscal code meets the person the registry made. A file already landed
+by a committed batch is skipped and reported: running the same ingestion twice
+changes nothing.
 """
 
 from __future__ import annotations
@@ -24,9 +27,18 @@ from bmb.domain.flows import FLOWS, LAYOUTS
 from bmb.domain.progress import NullProgress, Progress
 from bmb.lake.store import BatchRecord, Lake, all_tables, new_batch_id
 from bmb.lake.views import attach_snapshot, files_select
+from bmb.pipeline import fhir
 from bmb.pipeline.batch import Batch
 from bmb.pipeline.finalize import finalize, reset_work_tables
-from bmb.pipeline.landing import LandedFile, SourceFile, discover, land, sha256_of
+from bmb.pipeline.landing import (
+    FhirFile,
+    LandedFile,
+    SourceFile,
+    discover,
+    land,
+    sha256_of,
+    split_fhir,
+)
 from bmb.pipeline.maps import MAPPERS
 
 if TYPE_CHECKING:
@@ -34,6 +46,7 @@ if TYPE_CHECKING:
 
 #: Ingestion order: who the residents are first, then the flows that also describe a
 #: person (sex, birth), then those that only name one (deaths, exemptions, labs).
+#: FHIR files follow all the flows.
 FLOW_ORDER = ("registry", "sdo", "emur", "outpatient", "pharmacy", "deaths", "exemptions", "labs")
 
 
@@ -49,6 +62,7 @@ class BatchSummary:
     quarantined_by_reason: dict[str, int]
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    unsupported: dict[str, int] = field(default_factory=dict)  # FHIR type -> records
 
 
 @dataclass
@@ -66,6 +80,15 @@ class IngestReport:
     @property
     def records_quarantined(self) -> int:
         return sum(b.records_quarantined for b in self.batches)
+
+    @property
+    def unsupported_resources(self) -> dict[str, int]:
+        """FHIR resources of types BMB does not map, by type (control records)."""
+        total: dict[str, int] = {}
+        for b in self.batches:
+            for rtype, n in b.unsupported.items():
+                total[rtype] = total.get(rtype, 0) + n
+        return dict(sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _setup(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
@@ -86,7 +109,8 @@ def _setup(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
         "min(concept_id_2) AS target FROM concept_relationship WHERE relationship_id = 'Maps to' "
         "GROUP BY 1) m ON m.concept_id_1 = c.concept_id "
         "WHERE c.vocabulary_id IN ('ICD9CM', 'ICD9Proc', 'ICD10', 'ATC', 'AIC', 'LOINC', "
-        "'IT_CATALOGUE', 'IT_EXEMPTION', 'UCUM', 'BMB') "
+        "'IT_CATALOGUE', 'IT_EXEMPTION', 'UCUM', 'BMB', 'SNOMED', 'RxNorm', 'CVX', 'ICD10CM', "
+        "'NDC') "
         "QUALIFY row_number() OVER (PARTITION BY c.vocabulary_id, c.concept_code "
         "ORDER BY c.concept_id >= 2000000000, c.concept_id) = 1"
     )
@@ -182,16 +206,18 @@ def ingest(
     key = lake.key(key_file)
     report = IngestReport()
     files, other = discover(paths)
+    fhir_files, other = split_fhir(other)
     report.unsupported = [str(p) for p in other]
-    if not files and not other:
+    if not files and not fhir_files and not other:
         raise UsageError("no files found under the given paths")
     with lake.writer_lock():
         report.recovered = lake.recover()
         landed_before = _landed_shas(lake)
         units = group_units(files, batch_bytes)
         # Open registry coverage is observed up to the end of the latest period ingested.
-        coverage_end = _period_end(max(f.period for f in files))
+        coverage_end = _period_end(max(f.period for f in files)) if files else "current_date"
         total = sum(f.path.stat().st_size for f in files)
+        total += sum(f.path.stat().st_size for f in fhir_files)
         progress.start("ingest", total)
         config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
         if threads:
@@ -209,6 +235,18 @@ def ingest(
             report.batches.append(summary)
             landed_before |= {shas[f.path] for f in fresh}
             progress.advance("ingest", sum(f.path.stat().st_size for f in unit))
+        fhir_units = fhir.group_fhir(fhir_files, batch_bytes)
+        if fhir_units:
+            fhir.setup_run(con)
+        for fhir_unit in fhir_units:
+            shas = {f.path: sha256_of(f.path) for f in fhir_unit}
+            fresh_fhir = [f for f in fhir_unit if shas[f.path] not in landed_before]
+            report.skipped += [str(f.path) for f in fhir_unit if shas[f.path] in landed_before]
+            if fresh_fhir:
+                summary = _run_fhir_batch(con, lake, key, fresh_fhir, shas, coverage_end)
+                report.batches.append(summary)
+                landed_before |= {shas[f.path] for f in fresh_fhir}
+            progress.advance("ingest", sum(f.path.stat().st_size for f in fhir_unit))
         con.close()
         progress.finish("ingest")
     return report
@@ -235,16 +273,47 @@ def _run_batch(
     for name, landed in by_layout.items():
         b.stage(LAYOUTS[name], landed)
     MAPPERS[flow](b)
+    summary = _finish(b, started, flow, period, coverage_end)
+    for name in FLOWS[flow]:
+        con.execute(f"DROP TABLE IF EXISTS p_{name}")
+    return summary
+
+
+def _run_fhir_batch(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    key: bytes,
+    files: list[FhirFile],
+    shas: dict[Path, str],
+    coverage_end: str,
+) -> BatchSummary:
+    """One FHIR batch: the files staged as resources, mapped, then the shared end."""
+    started = datetime.now(UTC)
+    record = BatchRecord(new_batch_id(), "ingest", started, note=f"fhir {len(files)} files")
+    b = Batch(lake, key, con, record)
+    reset_work_tables(b)
+    landed: list[LandedFile] = []
+    for f in files:
+        with b.step("land"):
+            landed.append(land(lake.paths, f, shas[f.path]))
+    unsupported = fhir.map_fhir(b, landed)
+    summary = _finish(b, started, "fhir", "", coverage_end)
+    summary.unsupported = unsupported
+    fhir.drop_batch_tables(con)
+    return summary
+
+
+def _finish(b: Batch, started: datetime, flow: str, period: str, coverage_end: str) -> BatchSummary:
+    """The end every batch shares: quarantine, persons and periods, ledger, commit."""
+    record = b.record
     b.quarantine()
     finalize(b, coverage_end)
     b.write_table("landing.source_file", b.landed_rows())
     b.finish_accounts()
     t_commit = time.perf_counter()
-    snap = lake.commit(record, b.writes)
+    snap = b.lake.commit(record, b.writes)
     timings = {**record.timings, "commit": time.perf_counter() - t_commit}
-    for name in FLOWS[flow]:
-        con.execute(f"DROP TABLE IF EXISTS p_{name}")
-    con.execute(
+    b.con.execute(
         "INSERT INTO _known_keys SELECT DISTINCT person_id, pseudonym FROM _person_keys "
         "WHERE person_id NOT IN (SELECT person_id FROM _known_keys)"
     )

@@ -7,6 +7,7 @@ ingestion is a no-op, reported as such.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
@@ -31,12 +32,67 @@ class SourceFile:
     def flow(self) -> str:
         return self.layout.flow
 
+    @property
+    def layout_name(self) -> str:
+        return self.layout.name
+
+
+#: File names BMB reads as FHIR: Bulk Data NDJSON, and JSON Bundles or single resources.
+FHIR_NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+FHIR_JSON_SUFFIXES = (".json", ".json.gz")
+
+
+@dataclass(frozen=True, slots=True)
+class FhirFile:
+    """A FHIR file found on the command line: NDJSON (Bulk Data) or a JSON Bundle.
+
+    FHIR files carry no period in their name; they are batched by size after the flows
+    (``bmb.pipeline.fhir``). Their layout in the ledger and the quarantine is ``fhir``.
+    """
+
+    path: Path
+    period: str = ""
+    layout_name: str = "fhir"
+
+    @property
+    def ndjson(self) -> bool:
+        return self.path.name.lower().endswith(FHIR_NDJSON_SUFFIXES)
+
+
+def split_fhir(other: list[Path]) -> tuple[list[FhirFile], list[Path]]:
+    """FHIR files among the files that are not flows, and what remains unsupported.
+
+    NDJSON files are FHIR by name. A ``.json`` file is FHIR when its beginning names a
+    ``resourceType``, so that a manifest or settings file lying beside an export is
+    listed as not read rather than quarantined as a bad resource.
+    """
+    fhir: list[FhirFile] = []
+    rest: list[Path] = []
+    for p in other:
+        name = p.name.lower()
+        ndjson = name.endswith(FHIR_NDJSON_SUFFIXES)
+        bundle = name.endswith(FHIR_JSON_SUFFIXES) and _names_a_resource(p)
+        if (ndjson or bundle) and not name.startswith("."):
+            fhir.append(FhirFile(p))
+        else:
+            rest.append(p)
+    return fhir, rest
+
+
+def _names_a_resource(path: Path) -> bool:
+    try:
+        with gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb") as fh:
+            head = fh.read(1 << 16)
+    except (OSError, EOFError):
+        return True  # unreadable: ingest it, and let the quarantine say what is wrong
+    return b'"resourceType"' in head
+
 
 @dataclass(frozen=True, slots=True)
 class LandedFile:
     """A file copied into the landing zone."""
 
-    source: SourceFile
+    source: SourceFile | FhirFile
     sha256: str
     size: int
     landed: Path
@@ -66,7 +122,7 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def land(paths: LakePaths, source: SourceFile, sha: str) -> LandedFile:
+def land(paths: LakePaths, source: SourceFile | FhirFile, sha: str) -> LandedFile:
     """Copy the file into ``landing/raw/<sha[:2]>/<sha>/<name>`` (read-only, 0400)."""
     target_dir = paths.raw / sha[:2] / sha
     target = target_dir / source.path.name

@@ -38,6 +38,12 @@ BLOCKS: dict[str, int] = {
     "IT_EXEMPTION": 7,
     "UCUM": 8,
     "BMB": 9,
+    # vocabularies FHIR brings: codes are minted as met at ingestion (bmb.pipeline.fhir)
+    "SNOMED": 10,
+    "RxNorm": 11,
+    "CVX": 12,
+    "ICD10CM": 13,
+    "NDC": 14,
 }
 BLOCK_SIZE = 10_000_000
 
@@ -52,6 +58,11 @@ VOCABULARIES: dict[str, str] = {
     "IT_EXEMPTION": "Italian disease-based ticket exemptions (DPCM 12/1/2017)",
     "UCUM": "UCUM units",
     "BMB": "BMB local concepts",
+    "SNOMED": "SNOMED CT (codes met in FHIR data, until an OHDSI vocabulary is loaded)",
+    "RxNorm": "RxNorm (codes met in FHIR data, until an OHDSI vocabulary is loaded)",
+    "CVX": "CDC vaccine codes (codes met in FHIR data, until an OHDSI vocabulary is loaded)",
+    "ICD10CM": "ICD-10-CM (codes met in FHIR data, until an OHDSI vocabulary is loaded)",
+    "NDC": "US National Drug Codes (codes met in FHIR data)",
 }
 
 #: BMB's own local concepts (code -> name, domain): things no vocabulary names.
@@ -90,6 +101,19 @@ class _Minter:
                 self.taken[cid] = (vocabulary, code)
                 return cid
             offset = (offset + 1) % BLOCK_SIZE
+
+
+def mint_local(
+    codes: Iterable[tuple[str, str]], taken: dict[int, tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Ids for (vocabulary, code) pairs met at ingestion, by the same rule as at init.
+
+    ``taken`` holds the local ids already used in the vocabularies concerned, so a
+    collision probes past them exactly as :func:`local_concepts` does.
+    """
+    m = _Minter()
+    m.taken = dict(taken)
+    return {(voc, code): m.mint(voc, code) for voc, code in codes}
 
 
 def local_concepts() -> list[LocalConcept]:

@@ -98,6 +98,20 @@ LOCAL_CONCEPT = T(
     ),
 )
 
+#: FHIR logical ids of Patients and Practitioners, keyed-hashed, and the CDM id each
+#: became: how a resource in a later batch that says ``Patient/123`` finds its person
+#: when the Patient came in an earlier one. The id itself never leaves the landing zone.
+FHIR_KEY = T(
+    "fhir_key",
+    "BMB",
+    (
+        F("resource_type", "varchar(20)", True),  # Patient, Practitioner
+        F("key_hash", "varchar(64)", True),  # hex HMAC-SHA-256 of "fhir:<Type>/<id>"
+        F("target_id", "integer", True),  # person_id or provider_id
+        F("first_batch_id", "varchar(36)", True),
+    ),
+)
+
 BMB_TABLES: MappingProxyType[str, T] = MappingProxyType(
-    {t.name: t for t in (LEDGER, QUARANTINE, SOURCE_FILE, PERSON_KEY, LOCAL_CONCEPT)}
+    {t.name: t for t in (LEDGER, QUARANTINE, SOURCE_FILE, PERSON_KEY, LOCAL_CONCEPT, FHIR_KEY)}
 )
