@@ -19,11 +19,12 @@ if TYPE_CHECKING:
     from bmb.engines.base import Engine
 
 
-def cdm_table(name: str, table: pa.Table | None = None) -> pa.Table:
+def cdm_table(name: str, table: pa.Table | None = None, *, drop_extra: bool = False) -> pa.Table:
     """``table`` conformed to the CDM declaration of ``name`` (or an empty one).
 
-    Missing columns become NULL, extra columns are refused, and the spec's quoted
-    reserved words (``"offset"``) lose their quotes.
+    Missing columns become NULL, extra columns are refused (or, with ``drop_extra``,
+    left out: the lake's own bookkeeping columns such as ``batch``), and the spec's
+    quoted reserved words (``"offset"``) lose their quotes.
     """
     import pyarrow as pa
 
@@ -34,7 +35,7 @@ def cdm_table(name: str, table: pa.Table | None = None) -> pa.Table:
         return schema.empty_table()
     table = table.rename_columns([c.strip('"') for c in table.column_names])
     extra = set(table.column_names) - set(schema.names)
-    if extra:
+    if extra and not drop_extra:
         raise ValueError(f"{name} has no column(s) {sorted(extra)}")
     arrays = [
         table.column(f.name).cast(f.type)

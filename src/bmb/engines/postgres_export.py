@@ -133,7 +133,8 @@ def export_cdm(
     """Create ``schema`` in the database at ``dsn`` and fill it with ``tables``.
 
     ``tables`` maps CDM table names to Arrow tables or streams of record batches (for
-    CDMs larger than memory). With ``every_table`` the other CDM tables are created
+    CDMs larger than memory); columns the CDM does not declare (the lake's ``batch``)
+    are left out. With ``every_table`` the other CDM tables are created
     empty. ``replace`` drops an existing schema of that name first; otherwise an
     existing schema is an error, so an export never mixes two CDMs. ``not_null`` adds
     the spec's NOT NULL constraints: off by default, because a CDM converted from v5.3
@@ -218,10 +219,10 @@ def _batches(name: str, source: pa.Table | Iterable[pa.RecordBatch] | None) -> I
     if source is None:
         return
     if isinstance(source, pa.Table):
-        yield cdm_table(name, source)
+        yield cdm_table(name, source, drop_extra=True)
         return
     for batch in source:
-        yield cdm_table(name, pa.Table.from_batches([batch]))
+        yield cdm_table(name, pa.Table.from_batches([batch]), drop_extra=True)
 
 
 def engine_tables(engine: Engine, *, batch_rows: int = 1_000_000) -> dict[str, Any]:

@@ -103,16 +103,21 @@ def compile_cohort(
             f" JOIN ({groups.group(d.additional, n.primary)}) AC "
             "ON AC.person_id = pe.person_id AND AC.event_id = pe.event_id"
         )
-    qualified = (
-        f"SELECT {_EVENT_COLS}, visit_occurrence_id FROM ("
-        "SELECT pe.event_id, pe.person_id, pe.start_date, pe.end_date, pe.op_start_date, "
-        "pe.op_end_date, pe.visit_occurrence_id, ROW_NUMBER() OVER (PARTITION BY pe.person_id "
-        f"ORDER BY pe.start_date {_order(d.qualified_limit)}, pe.event_id) AS ordinal "
-        f"FROM {n.primary} pe{join_ac}) QE"
-    )
-    # Circe applies the qualified limit whenever additional criteria exist, even empty.
+    # Circe applies the qualified limit whenever additional criteria exist, even empty;
+    # without a limit to apply, no ordering is needed.
     if d.additional is not None and d.qualified_limit is not Limit.ALL:
-        qualified += " WHERE QE.ordinal = 1"
+        qualified = (
+            f"SELECT {_EVENT_COLS}, visit_occurrence_id FROM ("
+            "SELECT pe.event_id, pe.person_id, pe.start_date, pe.end_date, pe.op_start_date, "
+            "pe.op_end_date, pe.visit_occurrence_id, ROW_NUMBER() OVER (PARTITION BY "
+            f"pe.person_id ORDER BY pe.start_date {_order(d.qualified_limit)}, pe.event_id) "
+            f"AS ordinal FROM {n.primary} pe{join_ac}) QE WHERE QE.ordinal = 1"
+        )
+    else:
+        qualified = (
+            "SELECT pe.event_id, pe.person_id, pe.start_date, pe.end_date, pe.op_start_date, "
+            f"pe.op_end_date, pe.visit_occurrence_id FROM {n.primary} pe{join_ac}"
+        )
     steps.append(Step(n.qualified, qualified))
 
     rules = d.inclusion_rules
@@ -145,49 +150,64 @@ def compile_cohort(
         )
     else:
         matched = f"SELECT {_EVENT_COLS} FROM {n.qualified}"
-    included = (
-        f"SELECT {_EVENT_COLS} FROM (SELECT MG.event_id, MG.person_id, MG.start_date, "
-        "MG.end_date, MG.op_start_date, MG.op_end_date, ROW_NUMBER() OVER (PARTITION BY "
-        f"MG.person_id ORDER BY MG.start_date {_order(d.expression_limit)}, MG.event_id) "
-        f"AS ordinal FROM ({matched}) MG) Results"
-    )
     if d.expression_limit is not Limit.ALL:
-        included += " WHERE Results.ordinal = 1"
+        included = (
+            f"SELECT {_EVENT_COLS} FROM (SELECT MG.event_id, MG.person_id, MG.start_date, "
+            "MG.end_date, MG.op_start_date, MG.op_end_date, ROW_NUMBER() OVER (PARTITION BY "
+            f"MG.person_id ORDER BY MG.start_date {_order(d.expression_limit)}, MG.event_id) "
+            f"AS ordinal FROM ({matched}) MG) Results WHERE Results.ordinal = 1"
+        )
+    else:
+        included = matched
     steps.append(Step(n.included, included))
 
     ends: list[str] = []
-    if not isinstance(d.exit, DateOffsetExit):
-        ends.append(f"SELECT event_id, person_id, op_end_date AS end_date FROM {n.included}")
+    offset_end = None
     if isinstance(d.exit, DateOffsetExit):
         field = "start_date" if d.exit.date_field is DateField.START_DATE else "end_date"
         shifted = q.add_days(field, d.exit.offset)
+        offset_end = f"CASE WHEN {shifted} > op_end_date THEN op_end_date ELSE {shifted} END"
+    if not d.censoring and not isinstance(d.exit, DrugExposureExit):
+        # One exit per event (the offset, or the end of observation): no union, no
+        # minimum to take; the cohort rows read the included events directly.
+        end = offset_end or "op_end_date"
         steps.append(
             Step(
-                n.strategy,
-                f"SELECT event_id, person_id, CASE WHEN {shifted} > op_end_date THEN op_end_date "
-                f"ELSE {shifted} END AS end_date FROM {n.included}",
+                n.rows,
+                f"SELECT person_id, start_date, {end} AS end_date FROM {n.included} "
+                f"WHERE {end} >= start_date",
             )
         )
-    elif isinstance(d.exit, DrugExposureExit):
-        steps.extend(_drug_exit(d.exit, n, criteria))
-    if d.exit is not None:
-        ends.append(f"SELECT event_id, person_id, end_date FROM {n.strategy}")
-    for c in d.censoring:
-        ends.append(
-            f"SELECT i.event_id, i.person_id, MIN(C.start_date) AS end_date FROM {n.included} i "
-            f"JOIN ({groups.criterion(c)}) C ON C.person_id = i.person_id "
-            "AND C.start_date >= i.start_date AND C.start_date <= i.op_end_date "
-            "GROUP BY i.event_id, i.person_id"
+    else:
+        if offset_end is not None:
+            steps.append(
+                Step(
+                    n.strategy,
+                    f"SELECT event_id, person_id, {offset_end} AS end_date FROM {n.included}",
+                )
+            )
+        else:
+            ends.append(f"SELECT event_id, person_id, op_end_date AS end_date FROM {n.included}")
+        if isinstance(d.exit, DrugExposureExit):
+            steps.extend(_drug_exit(d.exit, n, criteria))
+        if d.exit is not None:
+            ends.append(f"SELECT event_id, person_id, end_date FROM {n.strategy}")
+        for c in d.censoring:
+            ends.append(
+                "SELECT i.event_id, i.person_id, MIN(C.start_date) AS end_date "
+                f"FROM {n.included} i JOIN ({groups.criterion(c)}) C "
+                "ON C.person_id = i.person_id AND C.start_date >= i.start_date "
+                "AND C.start_date <= i.op_end_date GROUP BY i.event_id, i.person_id"
+            )
+        steps.append(
+            Step(
+                n.rows,
+                "SELECT I.person_id, I.start_date, MIN(CE.end_date) AS end_date "
+                f"FROM {n.included} I JOIN ({' UNION ALL '.join(ends)}) CE "
+                "ON I.event_id = CE.event_id AND I.person_id = CE.person_id "
+                "AND CE.end_date >= I.start_date GROUP BY I.person_id, I.event_id, I.start_date",
+            )
         )
-    steps.append(
-        Step(
-            n.rows,
-            "SELECT I.person_id, I.start_date, MIN(CE.end_date) AS end_date "
-            f"FROM {n.included} I JOIN ({' UNION ALL '.join(ends)}) CE "
-            "ON I.event_id = CE.event_id AND I.person_id = CE.person_id "
-            "AND CE.end_date >= I.start_date GROUP BY I.person_id, I.event_id, I.start_date",
-        )
-    )
     steps.append(Step(n.final, _eras(n.rows, d.era_pad)))
 
     start, end = "start_date", "end_date"

@@ -20,7 +20,7 @@ from bmb.analytics.cohort.compiler import compile_cohort
 from bmb.analytics.cohort.sqltext import transpile
 from bmb.domain.cohort import CohortDefinition
 from bmb.domain.provenance import Provenance
-from bmb.engines.capabilities import drop, materialize, snapshot_of
+from bmb.engines.capabilities import drop, materialize, snapshot_of, tuned
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -76,41 +76,13 @@ def generate_cohort(
     """
     started = time.perf_counter()
     prefix = f"bmb_{secrets.token_hex(4)}"
-    dialect = engine.dialect
     created: list[str] = []
     timings: dict[str, float] = {}
     try:
-        plan = compile_cohort(definition, prefix)
-        first = plan.steps[0]
-        t0 = time.perf_counter()
-        materialize(engine, first.name, transpile(first.sql, dialect))
-        created.append(first.name)
-        concepts = _concepts(engine, first.name)
-        if concepts is not None:  # concept sets small enough to inline: scans filter
-            plan = compile_cohort(definition, prefix, concepts)
-        timings["codesets"] = time.perf_counter() - t0
-        for name, sql in plan.statements(dialect)[1:]:
-            t0 = time.perf_counter()
-            materialize(engine, name, sql)
-            created.append(name)
-            timings[name.removeprefix(prefix + "_")] = time.perf_counter() - t0
-        cohort_sql = (
-            f"SELECT CAST({int(cohort_id)} AS BIGINT) AS cohort_definition_id, subject_id, "
-            f"cohort_start_date, cohort_end_date FROM ({plan.cohort}) C"
-        )
-        if keep_as is not None:
-            materialize(engine, keep_as, transpile(cohort_sql, dialect))
-            rows = engine.query(
-                transpile(
-                    f"SELECT * FROM {keep_as} ORDER BY subject_id, cohort_start_date", dialect
-                )
+        with tuned(engine):
+            rows, counts, masks = _run(
+                engine, definition, prefix, cohort_id, keep_as, created, timings
             )
-        else:
-            rows = engine.query(
-                transpile(f"{cohort_sql} ORDER BY subject_id, cohort_start_date", dialect)
-            )
-        counts = engine.query(transpile(plan.counts, dialect)).to_pylist()[0]
-        masks = engine.query(transpile(plan.masks, dialect)).to_pylist()
     finally:
         for name in reversed(created):
             drop(engine, name)
@@ -134,6 +106,46 @@ def generate_cohort(
         table=keep_as,
         step_seconds=timings,
     )
+
+
+def _run(
+    engine: Engine,
+    definition: CohortDefinition,
+    prefix: str,
+    cohort_id: int,
+    keep_as: str | None,
+    created: list[str],
+    timings: dict[str, float],
+) -> tuple[pa.Table, dict[str, Any], list[dict[str, Any]]]:
+    """Materialize the plan's steps (recording them in ``created``), read the results."""
+    dialect = engine.dialect
+    plan = compile_cohort(definition, prefix)
+    first = plan.steps[0]
+    t0 = time.perf_counter()
+    materialize(engine, first.name, transpile(first.sql, dialect))
+    created.append(first.name)
+    concepts = _concepts(engine, first.name)
+    if concepts is not None:  # concept sets small enough to inline: scans filter
+        plan = compile_cohort(definition, prefix, concepts)
+    timings["codesets"] = time.perf_counter() - t0
+    for name, sql in plan.statements(dialect)[1:]:
+        t0 = time.perf_counter()
+        materialize(engine, name, sql)
+        created.append(name)
+        timings[name.removeprefix(prefix + "_")] = time.perf_counter() - t0
+    cohort_sql = (
+        f"SELECT CAST({int(cohort_id)} AS BIGINT) AS cohort_definition_id, subject_id, "
+        f"cohort_start_date, cohort_end_date FROM ({plan.cohort}) C"
+    )
+    order = "ORDER BY subject_id, cohort_start_date"
+    if keep_as is not None:
+        materialize(engine, keep_as, transpile(cohort_sql, dialect))
+        rows = engine.query(transpile(f"SELECT * FROM {keep_as} {order}", dialect))
+    else:
+        rows = engine.query(transpile(f"{cohort_sql} {order}", dialect))
+    counts = engine.query(transpile(plan.counts, dialect)).to_pylist()[0]
+    masks = engine.query(transpile(plan.masks, dialect)).to_pylist()
+    return rows, counts, masks
 
 
 #: Concept sets larger than this are joined rather than written as ``IN`` lists.
