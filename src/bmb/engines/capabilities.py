@@ -9,9 +9,10 @@ these; :func:`materialize` and :func:`drop` fall back to portable SQL otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -112,3 +113,20 @@ def tuned(engine: Engine) -> Iterator[None]:
         yield
     finally:
         con.execute(f"SET disabled_optimizers = '{before}'")
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def tuned_call(
+    func: Callable[Concatenate[Engine, _P], _R],
+) -> Callable[Concatenate[Engine, _P], _R]:
+    """Run an analytics function (engine first) under :func:`tuned` settings."""
+
+    @functools.wraps(func)
+    def wrapper(engine: Engine, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with tuned(engine):
+            return func(engine, *args, **kwargs)
+
+    return wrapper

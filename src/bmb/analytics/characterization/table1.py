@@ -23,7 +23,7 @@ from bmb.analytics.cohort import sqltext as q
 from bmb.analytics.cohort.runner import engine_name
 from bmb.analytics.rates.common import CohortRef
 from bmb.domain.provenance import Provenance
-from bmb.engines.capabilities import drop, materialize, snapshot_of
+from bmb.engines.capabilities import drop, materialize, snapshot_of, tuned_call
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -98,6 +98,7 @@ def standardized_difference(m1: float, s1: float, m2: float, s2: float) -> float
     return (m1 - m2) / pooled
 
 
+@tuned_call
 def characterize(
     engine: Engine,
     cohorts: Sequence[CohortRef],

@@ -38,7 +38,7 @@ from bmb.analytics.rates.common import (
 from bmb.analytics.rates.intervals import Estimate, direct_standardized, rate, wilson
 from bmb.domain.populations import StandardPopulation, esp2013
 from bmb.domain.provenance import Provenance
-from bmb.engines.capabilities import drop, materialize, snapshot_of
+from bmb.engines.capabilities import drop, materialize, snapshot_of, tuned_call
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -153,6 +153,7 @@ class IncidenceResult:
         return pa.Table.from_pylist(records)
 
 
+@tuned_call
 def incidence(
     engine: Engine,
     target: CohortRef,

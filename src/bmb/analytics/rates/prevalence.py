@@ -31,7 +31,7 @@ from bmb.analytics.rates.common import (
 from bmb.analytics.rates.intervals import Estimate, direct_standardized, wilson
 from bmb.domain.populations import StandardPopulation, esp2013
 from bmb.domain.provenance import Provenance
-from bmb.engines.capabilities import snapshot_of
+from bmb.engines.capabilities import snapshot_of, tuned_call
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -116,6 +116,7 @@ class PrevalenceResult:
         return pa.Table.from_pylist(records)
 
 
+@tuned_call
 def prevalence(
     engine: Engine,
     outcome: CohortRef,
