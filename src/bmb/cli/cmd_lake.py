@@ -109,19 +109,23 @@ def init(
 
 
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="Flow files or folders holding them."),
+    paths: list[Path] = typer.Argument(
+        ..., help="Flow files, FHIR Bundles or Bulk Data NDJSON, or folders holding them."
+    ),
     lake: Path = LakeOption,
     key_file: Path = KeyFileOption,
     threads: int = typer.Option(0, help="DuckDB threads (0 = all cores)."),
     memory_limit: str = typer.Option("4GB", help="DuckDB memory limit."),
     json_out: bool = JsonOption,
 ) -> None:
-    """Ingest Italian flow files: land, validate, pseudonymize, map to OMOP, commit.
+    """Ingest Italian flow files and FHIR R4: land, validate, pseudonymize, map, commit.
 
-    One atomic batch per flow and month. Bad records go to quarantine with their file,
-    line, field and reason; the run goes on. Files already ingested are skipped.
+    One atomic batch per flow and month, then FHIR files (Bundles, Bulk Data NDJSON) in
+    batches by size. Bad records go to quarantine with their file, line, field and
+    reason; the run goes on. FHIR resource types BMB does not map are counted and
+    listed. Files already ingested are skipped.
 
-    Example: bmb ingest region/flows --lake ./bmb-lake
+    Example: bmb ingest region/flows region/fhir --lake ./bmb-lake
     """
     from bmb.cli.console import console, print_table, progress_bar
     from bmb.domain.governance.roles import Action
@@ -148,6 +152,7 @@ def ingest(
                     "batches": [b.__dict__ for b in report.batches],
                     "skipped": report.skipped,
                     "unsupported": report.unsupported,
+                    "unsupported_resources": report.unsupported_resources,
                     "recovered": report.recovered,
                     "seconds": elapsed,
                 },
@@ -178,7 +183,10 @@ def ingest(
     for path in report.skipped:
         console.print(f"[dim]already ingested, skipped: {path}[/]")
     for path in report.unsupported:
-        console.print(f"[yellow]not a flow file BMB reads, ignored: {path}[/]")
+        console.print(f"[yellow]not a flow or FHIR file BMB reads, ignored: {path}[/]")
+    if report.unsupported_resources:
+        listed = ", ".join(f"{t} {n:,}" for t, n in report.unsupported_resources.items())
+        console.print(f"[yellow]FHIR resources of types BMB does not map (control): {listed}[/]")
     rate = report.records_in / elapsed if elapsed else 0.0
     console.print(
         f"{report.records_in:,} records in, {report.records_quarantined:,} quarantined, "

@@ -179,6 +179,7 @@ def ingest_details(report: Any) -> dict[str, Any]:
         "records_quarantined": int(getattr(report, "records_quarantined", 0)),
         "snapshots": [int(b.lake_snapshot_id) for b in batches],
         "skipped": [str(p) for p in getattr(report, "skipped", [])],
+        "unsupported_resources": dict(getattr(report, "unsupported_resources", {})),
     }
 
 

@@ -7,7 +7,7 @@ record (:mod:`.stage`), flatten it with the ViewDefinitions BMB ships
 resource type (:mod:`.clinical`, :mod:`.observations`, :mod:`.drugs`,
 :mod:`.persons`), mint the local concepts the batch needs (:mod:`.codes`), then the
 flows' own end of a batch: quarantine, persons, periods, deaths, one commit.
-ADR 0017 records the design.
+ADR 0027 records the design.
 """
 
 from bmb.pipeline.fhir.run import drop_batch_tables, group_fhir, map_fhir, setup_run
