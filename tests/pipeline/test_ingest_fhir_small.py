@@ -199,6 +199,9 @@ def _mixed(d: Path) -> Path:
     write_json(d / "bundle.json.gz", b)
     (d / "broken.json").write_text('{"resourceType": "Bundle", "entry": [', encoding="utf-8")
     (d / "notes.txt").write_text("not FHIR\n", encoding="utf-8")
+    (d / "manifest.json").write_text('{"transactionTime": "2024-03-01"}', encoding="utf-8")
+    latin1 = '{"resourceType": "Goal", "id": "g2", "note": [{"text": "caf\xe9"}]}'.encode("latin-1")
+    (d / "Goal.ndjson").write_bytes(b'{"resourceType": "Goal", "id": "g3"}\n' + latin1 + b"\n")
     return d
 
 
@@ -233,6 +236,7 @@ def test_every_record_is_mapped_control_or_quarantined_per_file(mixed: Ingested)
         "export.ndjson",
         "bundle.json.gz",
         "broken.json",
+        "Goal.ndjson",
     }
     for f in files.values():
         assert f["records_in"] == f["mapped"] + f["control"] + f["quarantined"], f
@@ -242,12 +246,13 @@ def test_every_record_is_mapped_control_or_quarantined_per_file(mixed: Ingested)
     assert files["bundle.json.gz"]["records_in"] == 9
     assert files["bundle.json.gz"]["control"] == 2  # the Bundle and the Medication
     assert files["export.ndjson"] == {**files["export.ndjson"], "control": 3, "mapped": 0}
-    assert mixed.report.unsupported == [str(p) for p in mixed.report.unsupported]
-    assert any(p.endswith("notes.txt") for p in mixed.report.unsupported)
+    assert files["Goal.ndjson"] == {**files["Goal.ndjson"], "control": 1, "quarantined": 1}
+    # files BMB does not read are listed, not quarantined: a manifest is no resource
+    assert sorted(Path(p).name for p in mixed.report.unsupported) == ["manifest.json", "notes.txt"]
 
 
 def test_unsupported_resource_types_are_counted_and_reported(mixed: Ingested) -> None:
-    assert mixed.report.unsupported_resources == {"Claim": 2, "Goal": 1}
+    assert mixed.report.unsupported_resources == {"Claim": 2, "Goal": 2}
     ledger = mixed.query("SELECT files FROM bmb.ingestion_ledger WHERE kind = 'ingest'")
     files = {f["name"]: f for f in json.loads(ledger[0]["files"])}
     assert files["export.ndjson"]["unsupported"] == {"Claim": 2, "Goal": 1}
@@ -270,6 +275,7 @@ def test_bad_records_are_quarantined_with_file_line_field_and_reason(mixed: Inge
         ("bundle.json.gz", 7): (None, "unsupported_request"),
         ("bundle.json.gz", 8): (None, "missing_resource"),
         ("broken.json", 1): (None, "invalid_json"),
+        ("Goal.ndjson", 2): (None, "encoding"),
     }
     assert "column" in q[("Observation.ndjson.gz", 4)]["detail"]
     assert "Patient/p3 was quarantined" in q[("Encounter.ndjson", 2)]["detail"]
@@ -438,6 +444,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ingested, l
     write_ndjson(three / "Observation.ndjson", [observation("o1", "Patient/p1", 6.1)])
     reports.append(ingest(root, [three]))
     reports.append(ingest(root, [three]))
+    exports = [base / "export1", base / "export2", base / "copy"]
+    for i, folder in enumerate(exports[:2]):
+        folder.mkdir()
+        write_ndjson(folder / "Observation.ndjson", [observation(f"x{i}", "Patient/p1", 8.0 + i)])
+    exports[2].mkdir()
+    (exports[2] / "Observation.ndjson").write_bytes(
+        (exports[0] / "Observation.ndjson").read_bytes()
+    )
+    reports.append(ingest(root, exports))
     yield Ingested(root, lake.key(), reports[-1]), reports
     mp.undo()
 
@@ -448,7 +463,9 @@ def test_a_patient_of_an_earlier_batch_is_found_by_its_logical_id(
     ing, reports = runs
     assert reports[1].records_quarantined == 0
     p1 = id_from_pseudonym(pseudonym(ing.key, fhir_identifier(SSN_SYSTEM, "999-22-0001")))
-    rows = ing.query(f"SELECT count(*) AS n FROM measurement WHERE person_id = {p1}")
+    rows = ing.query(
+        f"SELECT count(*) AS n FROM measurement WHERE person_id = {p1} AND value_as_number < 8"
+    )
     assert rows == [{"n": 1}]
     keys = ing.bmb_table("fhir_key")
     assert [k["resource_type"] for k in keys] == ["Patient"]
@@ -471,7 +488,7 @@ def test_a_resource_sent_again_replaces_its_row(
 ) -> None:
     ing, reports = runs
     assert len(reports[2].batches) == 1
-    rows = ing.query("SELECT value_as_number FROM measurement ORDER BY 1")
+    rows = ing.query("SELECT value_as_number FROM measurement WHERE value_as_number < 8 ORDER BY 1")
     assert rows == [{"value_as_number": 6.1}, {"value_as_number": 7.0}]
 
 
@@ -481,6 +498,17 @@ def test_ingesting_the_same_fhir_files_again_is_a_no_op(
     _, reports = runs
     assert reports[3].batches == []
     assert len(reports[3].skipped) == 1
+
+
+def test_two_exports_with_the_same_file_names_go_in_separate_batches(
+    runs: tuple[Ingested, list[IngestReport]],
+) -> None:
+    ing, reports = runs
+    assert [b.flow for b in reports[4].batches] == ["fhir", "fhir"]
+    # the copy and export1 hold the same bytes: one of them lands
+    assert [Path(p).parent.name for p in reports[4].skipped] in (["copy"], ["export1"])
+    rows = ing.query("SELECT value_as_number FROM measurement WHERE value_as_number >= 8")
+    assert sorted(r["value_as_number"] for r in rows) == [8.0, 9.0]
 
 
 def test_a_fhir_only_person_gets_an_observation_period_covering_their_events(

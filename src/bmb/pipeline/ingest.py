@@ -240,8 +240,14 @@ def ingest(
             fhir.setup_run(con)
         for fhir_unit in fhir_units:
             shas = {f.path: sha256_of(f.path) for f in fhir_unit}
-            fresh_fhir = [f for f in fhir_unit if shas[f.path] not in landed_before]
-            report.skipped += [str(f.path) for f in fhir_unit if shas[f.path] in landed_before]
+            fresh_fhir: list[FhirFile] = []
+            seen = set(landed_before)
+            for f in fhir_unit:  # a file given twice (two copies) lands once
+                if shas[f.path] in seen:
+                    report.skipped.append(str(f.path))
+                else:
+                    seen.add(shas[f.path])
+                    fresh_fhir.append(f)
             if fresh_fhir:
                 summary = _run_fhir_batch(con, lake, key, fresh_fhir, shas, coverage_end)
                 report.batches.append(summary)

@@ -69,21 +69,27 @@ def setup_run(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _order(f: FhirFile) -> tuple[int, str]:
+def _order(f: FhirFile) -> tuple[str, int, str]:
     m = _TYPE_IN_NAME.match(f.path.name)
     kind = m.group(0) if m else ""
     rank = TYPE_ORDER.index(kind) if kind in TYPE_ORDER else len(TYPE_ORDER)
-    return (rank if f.ndjson else len(TYPE_ORDER) + 1, str(f.path))
+    return (str(f.path.parent), rank if f.ndjson else len(TYPE_ORDER) + 1, f.path.name)
 
 
 def group_fhir(files: list[FhirFile], batch_bytes: int) -> list[list[FhirFile]]:
-    """FHIR batches: files in dependency order, up to ``batch_bytes`` each, never split."""
+    """FHIR batches: files in dependency order, up to ``batch_bytes`` each, never split.
+
+    An export (a folder) stays together as far as size allows. Two files of one name
+    (``Patient.ndjson`` of two exports) never share a batch: a batch tells its files
+    apart by name, as the ledger and the quarantine do.
+    """
     out: list[list[FhirFile]] = []
     current_batch: list[FhirFile] = []
     size = 0
     for f in sorted(files, key=_order):
         n = f.path.stat().st_size
-        if current_batch and size + n > batch_bytes:
+        clash = any(g.path.name == f.path.name for g in current_batch)
+        if current_batch and (size + n > batch_bytes or clash):
             out.append(current_batch)
             current_batch, size = [], 0
         current_batch.append(f)
