@@ -14,6 +14,14 @@ residents need about 75 GB of flows and landing). The copies are written as Parq
 a temporary folder and shadow the lake's tables in the session; the vocabulary is the
 lake's.
 
+The steps are the planning pipeline on one reference date (31 December of the last
+year): population, registry, comorbidity, pyramid, then risk scoring reusing their
+tables. Training builds its own features for two years and fits LightGBM. On a replica,
+early stopping cannot work (each person has K exact copies, so the held-out fifth is
+memorized and the validation loss never stops falling); the model is therefore first
+trained on the lake itself, with early stopping, and the replica then grows the same
+number of trees: the same work at K times the rows.
+
 The peer: no open implementation of the registry, the pyramid or the risk pipeline
 exists (the ACG system is proprietary). For the comorbidity index, comorbidipy 0.5.0
 (pandas) scores the same residents' diagnoses; both times and the ratio are printed.

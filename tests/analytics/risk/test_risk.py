@@ -113,3 +113,22 @@ def test_outcome_window_beyond_the_data_is_refused(engine: LakeEngine) -> None:
 
     with pytest.raises(UsageError, match="ends after the lake's data"):
         train_risk_model(engine, Outcome.DEATH, 2024)
+
+
+def test_scoring_with_the_pipelines_tables_gives_the_same_risks(
+    engine: LakeEngine, admission: TrainingRun
+) -> None:
+    from bmb.analytics.comorbidity import build_comorbidity
+    from bmb.analytics.population import PopulationSpec
+    from bmb.analytics.risk.features import Reuse
+    from bmb.analytics.stratification import build_stratification
+
+    spec = PopulationSpec.years([2025])
+    strat = build_stratification(engine, spec, table="t_reuse_strat")
+    cmb = build_comorbidity(engine, spec, population=strat.registry.population, table="t_reuse_cmb")
+    reuse = Reuse(strat.registry.population, strat.registry.table, cmb.table, strat.utilization)
+    on = date(2025, 12, 31)
+    fresh = score_population(engine, admission.model, on, prefix="t_fresh")
+    reused = score_population(engine, admission.model, on, prefix="t_reused", reuse=reuse)
+    assert fresh.column("person_id").to_pylist() == reused.column("person_id").to_pylist()
+    assert np.allclose(fresh.column("risk").to_numpy(), reused.column("risk").to_numpy())

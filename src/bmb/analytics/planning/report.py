@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bmb.analytics.comorbidity import build_comorbidity
 from bmb.analytics.indicators import IndicatorResult, compute_indicator
 from bmb.analytics.network import comorbidity_network
 from bmb.analytics.planning.pages import figure
@@ -32,6 +33,7 @@ from bmb.analytics.population import PopulationSpec, provenance, require_duckdb
 from bmb.analytics.registry import build_registry
 from bmb.analytics.registry.prevalence import prevalence, standardized_prevalence
 from bmb.analytics.report.html import facts, page, table
+from bmb.analytics.risk.features import Reuse
 from bmb.analytics.stratification import build_stratification
 from bmb.analytics.stratification.summary import band_summary, kaiser_comparison, pyramid_counts
 from bmb.domain.disclosure import OutputPolicy, preset
@@ -110,7 +112,12 @@ def _population_section(engine: Engine, pop: str, year: int, policy: OutputPolic
 
 
 def _risk_section(
-    engine: Engine, models: Sequence[RiskModel], on: date, policy: OutputPolicy
+    engine: Engine,
+    models: Sequence[RiskModel],
+    on: date,
+    policy: OutputPolicy,
+    reuse: Reuse | None = None,
+    rules: tuple[str, str] = ("", ""),
 ) -> str:
     from bmb.analytics.plots.risk import risk_distribution
     from bmb.analytics.risk.score import CLASSES, score_population
@@ -122,7 +129,9 @@ def _risk_section(
         )
     parts = []
     for m in models:
-        scores = score_population(engine, m, on, prefix=f"bmb_report_{m.outcome.value}")
+        # The pyramid's tables serve the model when its features came from the same rules.
+        same = reuse if (m.features.rules_name, m.features.rules_version) == rules else None
+        scores = score_population(engine, m, on, prefix=f"bmb_report_{m.outcome.value}", reuse=same)
         risk = np.asarray(scores.column("risk").to_numpy())
         q = np.asarray(m.extra.get("reference_quantiles") or [], dtype=np.float64)
         cuts = [float(q[int(b)]) for b, _ in CLASSES[:-1]] if q.size else []
@@ -285,6 +294,8 @@ def planning_report(
     kaiser = kaiser_comparison(engine, strat)
     bands = band_summary(engine, strat)
     net = comorbidity_network(engine, reg, year)
+    cmb = build_comorbidity(engine, spec, population=reg.population, table="bmb_report_cmb")
+    reuse = Reuse(reg.population, reg.table, cmb.table, strat.utilization)
     ind_years = list(indicator_years or [year])
     start = date(min(ind_years), 1, 1)
     end = date(max(ind_years), 12, 31)
@@ -345,7 +356,17 @@ def planning_report(
             )
             + figure(to_svg(cost_concentration(bands, year))),
         ),
-        ("Risk of admission and death", _risk_section(engine, models, date(year, 12, 31), pol)),
+        (
+            "Risk of admission and death",
+            _risk_section(
+                engine,
+                models,
+                date(year, 12, 31),
+                pol,
+                reuse,
+                (reg.rules.name, reg.rules.version),
+            ),
+        ),
         ("Comorbidity network", _network_section(net.nodes, net.pairs, year)),
         ("Outcome indicators by hospital", _indicator_section(indicators)),
         ("Methods", _METHODS),

@@ -132,26 +132,72 @@ def discover(engine: Engine, rules: RuleSet | None = None) -> FeatureSpec:
     )
 
 
-def features_sql(
-    anchors: str, registry: str, spec: FeatureSpec, engine: Engine | None = None
-) -> str:
-    """Join every feature onto ``anchors`` (person_id, anchor_date, year, age, sex)."""
-    cond = ", ".join(
-        f"coalesce(bool_or(r.condition = '{c}'), false) AS cond_{c}" for c in spec.conditions
-    )
+#: The comorbidity window the features use (reused tables must match it).
+COMORBIDITY = ComorbiditySpec(365)
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    """Tables another step already built for the same residents and reference dates.
+
+    The planning pipeline builds the registry, the comorbidity scores and the care used
+    for the pyramid; scoring the same residents on the same date reuses them instead of
+    computing them again. ``comorbidity`` must come from the default
+    :class:`ComorbiditySpec` (365 days, hospital stays), as the features do.
+    """
+
+    population: str
+    registry: str
+    comorbidity: str | None = None  # person_id, anchor_date, cci, elix_vw, ...
+    utilization: str | None = None  # person_id, anchor_date, and utilization.COLUMNS
+
+
+def rx_sql(anchors: str, spec: FeatureSpec) -> str:
+    """Dispensings per ATC therapeutic subgroup in the 12 months before each anchor."""
     rx = ", ".join(
         f"count(*) FILTER (WHERE x.atc = '{a}') AS rx_{a.lower()}" for a in spec.atc_classes
     )
+    return f"""
+        SELECT a.person_id, a.anchor_date {"," if rx else ""} {rx}
+        FROM ({anchors}) a JOIN drug_exposure de ON de.person_id = a.person_id
+        JOIN {DRUG_ATC_TABLE} x ON x.drug_concept_id = de.drug_concept_id AND x.atc_length = 3
+        WHERE de.drug_exposure_start_date <= a.anchor_date
+          AND de.drug_exposure_start_date > a.anchor_date - INTERVAL 1 YEAR
+        GROUP BY ALL
+    """
+
+
+def labs_sql(anchors: str, spec: FeatureSpec) -> str:
+    """The last value of each lab test in the 12 months before each anchor."""
     labs = ", ".join(
         f"arg_max(m.value_as_number, m.measurement_date) FILTER (WHERE c.concept_code = "
         f"'{code}') AS lab_{_ident(code)}"
         for code in spec.loinc
     )
     codes = ", ".join(f"'{code}'" for code in spec.loinc) or "NULL"
-    cmb = comorbidity_sql(
-        f"SELECT person_id, anchor_date, age FROM ({anchors}) q",
-        ComorbiditySpec(365),
-        engine=engine,
+    return f"""
+        SELECT a.person_id, a.anchor_date {"," if labs else ""} {labs}
+        FROM ({anchors}) a JOIN measurement m ON m.person_id = a.person_id
+        JOIN concept c ON c.concept_id = m.measurement_concept_id
+             AND c.vocabulary_id = 'LOINC' AND c.concept_code IN ({codes})
+        WHERE m.value_as_number IS NOT NULL AND m.measurement_date <= a.anchor_date
+          AND m.measurement_date > a.anchor_date - INTERVAL 1 YEAR
+        GROUP BY ALL
+    """
+
+
+def join_sql(
+    anchors: str,
+    registry: str,
+    comorbidity: str,
+    utilization: str,
+    rx: str,
+    labs: str,
+    spec: FeatureSpec,
+) -> str:
+    """The feature table: every piece joined onto the anchors, in :attr:`spec.columns`."""
+    cond = ", ".join(
+        f"coalesce(bool_or(r.condition = '{c}'), false) AS cond_{c}" for c in spec.conditions
     )
     rx_cols = ", ".join(
         f"coalesce(rxc.rx_{a.lower()}, 0) AS rx_{a.lower()}" for a in spec.atc_classes
@@ -165,26 +211,7 @@ def features_sql(
             SELECT a.person_id, a.anchor_date, count(r.condition) AS n_conditions, {cond}
             FROM a LEFT JOIN {registry} r ON r.person_id = a.person_id AND r.year = a.year
             GROUP BY ALL
-        ),
-        rxc AS (
-            SELECT a.person_id, a.anchor_date {"," if rx else ""} {rx}
-            FROM a JOIN drug_exposure de ON de.person_id = a.person_id
-            JOIN {DRUG_ATC_TABLE} x ON x.drug_concept_id = de.drug_concept_id AND x.atc_length = 3
-            WHERE de.drug_exposure_start_date <= a.anchor_date
-              AND de.drug_exposure_start_date > a.anchor_date - INTERVAL 1 YEAR
-            GROUP BY ALL
-        ),
-        lb AS (
-            SELECT a.person_id, a.anchor_date {"," if labs else ""} {labs}
-            FROM a JOIN measurement m ON m.person_id = a.person_id
-            JOIN concept c ON c.concept_id = m.measurement_concept_id
-                 AND c.vocabulary_id = 'LOINC' AND c.concept_code IN ({codes})
-            WHERE m.value_as_number IS NOT NULL AND m.measurement_date <= a.anchor_date
-              AND m.measurement_date > a.anchor_date - INTERVAL 1 YEAR
-            GROUP BY ALL
-        ),
-        cm AS ({cmb}),
-        u AS ({utilization_sql("SELECT person_id, anchor_date FROM a", default_pyramid().costs)})
+        )
         SELECT a.person_id, a.anchor_date, a.year, CAST(a.age AS DOUBLE) AS age,
                CASE a.sex WHEN 'F' THEN 1.0 WHEN 'M' THEN 0.0 END AS female,
                CAST(coalesce(cd.n_conditions, 0) AS DOUBLE) AS n_conditions,
@@ -195,10 +222,10 @@ def features_sql(
                {"," if lab_cols else ""} {lab_cols}
         FROM a
         LEFT JOIN cd ON cd.person_id = a.person_id AND cd.anchor_date = a.anchor_date
-        LEFT JOIN rxc ON rxc.person_id = a.person_id AND rxc.anchor_date = a.anchor_date
-        LEFT JOIN lb ON lb.person_id = a.person_id AND lb.anchor_date = a.anchor_date
-        JOIN cm ON cm.person_id = a.person_id AND cm.anchor_date = a.anchor_date
-        JOIN u ON u.person_id = a.person_id AND u.anchor_date = a.anchor_date
+        LEFT JOIN {rx} rxc ON rxc.person_id = a.person_id AND rxc.anchor_date = a.anchor_date
+        LEFT JOIN {labs} lb ON lb.person_id = a.person_id AND lb.anchor_date = a.anchor_date
+        JOIN {comorbidity} cm ON cm.person_id = a.person_id AND cm.anchor_date = a.anchor_date
+        JOIN {utilization} u ON u.person_id = a.person_id AND u.anchor_date = a.anchor_date
     """
 
 
@@ -218,12 +245,48 @@ def build_features(
     *,
     rules: RuleSet | None = None,
     prefix: str = "bmb_features",
+    reuse: Reuse | None = None,
 ) -> FeatureTable:
-    """Materialize the features of every person-date of ``population`` as ``prefix``."""
+    """Materialize the features of every person-date of ``population`` as ``prefix``.
+
+    Each piece is its own table (registry, comorbidity, care used, drugs, labs), joined
+    at the end: a region's features never sit in one giant query, which keeps memory
+    bounded. ``reuse`` skips the pieces another step already built.
+    """
     rules = rules or default_rules()
-    pop = build_population(engine, population, table=f"{prefix}_population")
-    reg = build_registry(engine, population, rules, population=pop, prefix=f"{prefix}_registry")
+    if reuse is not None:
+        pop, reg = reuse.population, reuse.registry
+    else:
+        pop = build_population(engine, population, table=f"{prefix}_population")
+        reg = build_registry(
+            engine, population, rules, population=pop, prefix=f"{prefix}_registry"
+        ).table
     load_reference_tables(engine)
     anchors = f"SELECT person_id, ref_date AS anchor_date, year, age, sex FROM {pop}"
-    materialize(engine, prefix, features_sql(anchors, reg.table, spec, engine))
+    made: list[str] = []
+
+    def piece(name: str, sql: str) -> str:
+        materialize(engine, name, sql)
+        made.append(name)
+        return name
+
+    cm = (reuse.comorbidity if reuse else None) or piece(
+        f"{prefix}_cm",
+        comorbidity_sql(
+            f"SELECT person_id, ref_date AS anchor_date, age FROM {pop}",
+            COMORBIDITY,
+            engine=engine,
+        ),
+    )
+    u = (reuse.utilization if reuse else None) or piece(
+        f"{prefix}_use",
+        utilization_sql(
+            f"SELECT person_id, ref_date AS anchor_date FROM {pop}", default_pyramid().costs
+        ),
+    )
+    rx = piece(f"{prefix}_rx", rx_sql(anchors, spec))
+    labs = piece(f"{prefix}_labs", labs_sql(anchors, spec))
+    materialize(engine, prefix, join_sql(anchors, reg, cm, u, rx, labs, spec))
+    for name in made:
+        engine.execute(f"DROP TABLE IF EXISTS {name}")
     return FeatureTable(prefix, pop, spec)

@@ -205,9 +205,17 @@ def _threads() -> int:
 
 
 def fit_boosted(
-    x: NDArray[np.float32], y: NDArray[np.int8], columns: tuple[str, ...], seed: int = 7
+    x: NDArray[np.float32],
+    y: NDArray[np.int8],
+    columns: tuple[str, ...],
+    seed: int = 7,
+    trees: int | None = None,
 ) -> BoostedModel:
-    """Fit LightGBM with early stopping on a stratified fifth of the training rows."""
+    """Fit LightGBM with early stopping on a stratified fifth of the training rows.
+
+    ``trees`` fixes the number of trees instead (no early stopping): for benchmarks
+    that must grow as many trees as a known run did.
+    """
     import lightgbm as lgb
 
     rng = np.random.default_rng(seed)
@@ -226,9 +234,9 @@ def fit_boosted(
     booster = lgb.train(
         params,
         train,
-        num_boost_round=MAX_TREES,
+        num_boost_round=trees or MAX_TREES,
         valid_sets=[valid],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
+        callbacks=[] if trees else [lgb.early_stopping(EARLY_STOPPING, verbose=False)],
     )
     booster.free_dataset()
     best = booster.best_iteration or booster.current_iteration()

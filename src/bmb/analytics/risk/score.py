@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from bmb.analytics.population import PopulationSpec, require_duckdb
 from bmb.analytics.risk.dataset import matrix
-from bmb.analytics.risk.features import build_features
+from bmb.analytics.risk.features import Reuse, build_features
 from bmb.analytics.risk.train import RiskModel
 from bmb.domain.chronic import RuleSet
 from bmb.domain.errors import UsageError
@@ -62,15 +62,18 @@ def score_population(
     rules: RuleSet | None = None,
     persons: tuple[int, ...] | None = None,
     prefix: str = "bmb_score",
+    reuse: Reuse | None = None,
 ) -> pa.Table:
     """Risk of every resident (or of ``persons``) on ``on``.
 
-    Columns: person_id, anchor_date, unit_code, age_band, sex, risk (LightGBM),
-    risk_logistic, percentile, risk_class.
+    ``reuse`` names tables the planning pipeline already built for the same residents
+    on the same date (registry, comorbidity, care used). Columns: person_id,
+    anchor_date, unit_code, age_band, sex, risk (LightGBM), risk_logistic, percentile,
+    risk_class.
     """
     require_duckdb(engine, "risk scoring")
     spec = PopulationSpec((on,), model.region, persons)
-    feats = build_features(engine, spec, model.features, rules=rules, prefix=prefix)
+    feats = build_features(engine, spec, model.features, rules=rules, prefix=prefix, reuse=reuse)
     data = engine.query(
         f"SELECT f.*, p.unit_code, p.age_band, p.sex FROM {feats.table} f "
         f"JOIN {feats.population} p ON p.person_id = f.person_id ORDER BY f.person_id"

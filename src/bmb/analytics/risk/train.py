@@ -181,8 +181,12 @@ def train_risk_model(
     rules: RuleSet | None = None,
     region: str = "liguria",
     horizon_days: int = 365,
+    trees: int | None = None,
 ) -> TrainingRun:
-    """Train on ``train_year``, validate on ``validation_year`` (default: the next one)."""
+    """Train on ``train_year``, validate on ``validation_year`` (default: the next one).
+
+    ``trees`` fixes LightGBM's number of trees (default: early stopping).
+    """
     require_duckdb(engine, "risk models")
     t0 = time.perf_counter()
     vyear = validation_year if validation_year is not None else train_year + 1
@@ -201,7 +205,7 @@ def train_risk_model(
                 f"the {name} year has {ds.events} events among {ds.n:,} residents: too few to "
                 f"fit or judge a model (at least {MIN_EVENTS} needed)"
             )
-    boosted = fit_boosted(train.x, train.y, spec.columns)
+    boosted = fit_boosted(train.x, train.y, spec.columns, trees=trees)
     logistic = fit_logistic(train.x, train.y, spec.columns)
     p_boost = boosted.predict(valid.x)
     p_logit = logistic.predict(valid.x)

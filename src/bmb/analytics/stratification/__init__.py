@@ -44,6 +44,7 @@ class StratificationResult:
     config: PyramidConfig
     provenance: Provenance
     seconds: float
+    utilization: str = ""  # care used per resident and date (utilization.COLUMNS)
 
     def rows(self, engine: Engine) -> pa.Table:
         return engine.query(f"SELECT * FROM {self.table} ORDER BY year, person_id")
@@ -130,7 +131,7 @@ def build_stratification(
     provenance = Provenance.now(
         snapshot_id=snapshot_of(engine), bmb_version=__version__, engine=engine_name(engine)
     )
-    return StratificationResult(table, reg, cfg, provenance, time.perf_counter() - t0)
+    return StratificationResult(table, reg, cfg, provenance, time.perf_counter() - t0, util)
 
 
 __all__ = ["StratificationResult", "build_stratification"]
