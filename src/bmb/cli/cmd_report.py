@@ -72,7 +72,9 @@ def planning(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     models = [load_model(m) for m in model or []]
-    with open_planning_lake(lake) as engine:
+    from bmb.cli.console import progress_bar
+
+    with open_planning_lake(lake) as engine, progress_bar() as bar:
         y = year if year is not None else years_of(engine, None)[-1]
         ind_years = parse_years(indicator_years) if indicator_years else [y]
         report = planning_report(
@@ -83,6 +85,7 @@ def planning(
             indicator_years=ind_years,
             last_data=last_data_date(engine),
             policy=pol,
+            progress=bar,
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report.html, encoding="utf-8")

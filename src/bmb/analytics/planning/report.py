@@ -39,6 +39,7 @@ from bmb.analytics.stratification.summary import band_summary, kaiser_comparison
 from bmb.domain.disclosure import OutputPolicy, preset
 from bmb.domain.disclosure.tables import TableInput, protect_table
 from bmb.domain.indicators import default_indicators
+from bmb.domain.progress import NullProgress, Progress
 from bmb.domain.provenance import Provenance
 from bmb.domain.regions import load_region
 
@@ -280,22 +281,29 @@ def planning_report(
     indicator_years: Sequence[int] | None = None,
     last_data: date | None = None,
     policy: OutputPolicy | None = None,
+    progress: Progress | None = None,
 ) -> PlanningReport:
     """Compute every section for ``year`` and render the page."""
     require_duckdb(engine, "the planning report")
     t0 = time.perf_counter()
+    bar = progress or NullProgress()
+    task = "planning report"
+    bar.start(task, 7)
     pol = policy or preset("default")
     spec = PopulationSpec.years([year], region=region)
     reg = build_registry(engine, spec, prefix="bmb_report_registry")
     prev = prevalence(engine, reg)
     std = standardized_prevalence(engine, reg)
+    bar.advance(task)
     strat = build_stratification(engine, spec, registry=reg, table="bmb_report_strat")
     counts = pyramid_counts(engine, strat)
     kaiser = kaiser_comparison(engine, strat)
     bands = band_summary(engine, strat)
+    bar.advance(task)
     net = comorbidity_network(engine, reg, year)
     cmb = build_comorbidity(engine, spec, population=reg.population, table="bmb_report_cmb")
     reuse = Reuse(reg.population, reg.table, cmb.table, strat.utilization)
+    bar.advance(task)
     ind_years = list(indicator_years or [year])
     start = date(min(ind_years), 1, 1)
     end = date(max(ind_years), 12, 31)
@@ -305,6 +313,7 @@ def planning_report(
         compute_indicator(engine, ind, start, end, region=region)
         for ind in default_indicators().indicators
     ]
+    bar.advance(task)
     from bmb.analytics.plots.charts import (
         cost_concentration,
         prevalence_heatmap,
@@ -379,6 +388,8 @@ def planning_report(
     body = [("Contents", toc)] + [
         ("", f"<h2 id='s{i}'>{escape(h)}</h2>{html}") for i, (h, html) in enumerate(sections)
     ]
+    bar.advance(task, 2)
     prov = provenance(engine)
+    bar.finish(task)
     html = page(f"{title}: population health planning, 31 December {year}", prov, body)
     return PlanningReport(html, year, prov, time.perf_counter() - t0, tuple(h for h, _ in sections))
