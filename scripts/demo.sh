@@ -6,7 +6,8 @@ BMB="${BMB:-.venv/bin/bmb}"
 PERSONS="${DEMO_PERSONS:-20000}"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-export XDG_CONFIG_HOME="$PWD/$OUT/config"   # the demo's key lives here, outside the lake
+OUT="$(cd "$OUT" && pwd)"
+export XDG_CONFIG_HOME="$OUT/config"   # the demo's key lives here, outside the lake
 start=$(date +%s)
 
 echo "== 1. Synthesize a region: $PERSONS persons, 2024-2025, 1% bad records"

@@ -17,9 +17,7 @@ if TYPE_CHECKING:
     from bmb.engines.lake import LakeEngine
 
 
-def open_lake(
-    path: str | Path | None = None, *, snapshot: int | None = None
-) -> LakeEngine:
+def open_lake(path: str | Path | None = None, *, snapshot: int | None = None) -> LakeEngine:
     """Open a lake for querying: DuckDB over its current (or a given) snapshot.
 
     CDM tables appear as views over the snapshot's live Parquet files; nothing is
