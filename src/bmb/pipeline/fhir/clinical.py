@@ -26,7 +26,7 @@ def context(view: str, chosen: str | None = None) -> str:
     """
     sql = (
         f"{mapped(view)} JOIN _ref_patient rp ON rp.ref = v.patient "
-        "LEFT JOIN _ref_visit rv ON rv.k = v.encounter_key "
+        "LEFT JOIN _ref_visit rv ON rv.ref = v.encounter "
         "LEFT JOIN _ref_provider rpr ON rpr.ref = v.provider"
     )
     if chosen is not None:
@@ -37,10 +37,19 @@ def context(view: str, chosen: str | None = None) -> str:
     return sql
 
 
-def write_rows(b: Batch, qname: str, id_col: str, columns: dict[str, str], from_sql: str) -> int:
+def write_rows(
+    b: Batch,
+    qname: str,
+    id_col: str,
+    columns: dict[str, str],
+    from_sql: str,
+    events: tuple[str, str],
+) -> int:
     """Write rows; rows of the lake with the same id (an earlier version) are replaced.
 
     Only ids already in the table are replaced, so a first ingestion costs no delete.
+    ``events`` names the written start and end date columns: each row's dates are kept
+    (from the file just written) for the EHR span of FHIR-only persons.
     """
     n = b.write(qname, columns, from_sql)
     if n:
@@ -48,12 +57,12 @@ def write_rows(b: Batch, qname: str, id_col: str, columns: dict[str, str], from_
         overlap = current_ids(b, qname, id_col, w.files[0])
         if overlap:
             w.replace_column, w.replace_values = id_col, overlap
+        start, end = events
+        b.con.execute(
+            f"INSERT INTO _ehr_events SELECT person_id, {start}, coalesce({end}, {start}) "
+            f"FROM read_parquet('{w.files[0]}')"
+        )
     return n
-
-
-def record_events(b: Batch, start_sql: str, end_sql: str, from_sql: str) -> None:
-    """Remember each mapped event's dates: the span of a person's EHR (observation periods)."""
-    b.con.execute(f"INSERT INTO _ehr_events SELECT rp.person_id, {start_sql}, {end_sql} {from_sql}")
 
 
 # -- Encounter --------------------------------------------------------------------------
@@ -107,8 +116,8 @@ def map_encounters(b: Batch, v: str) -> None:
             "discharged_to_source_value": "v.discharge_disposition",
         },
         src,
+        events=("visit_start_date", "visit_end_date"),
     )
-    record_events(b, start, end, src)
     b.con.execute(f"INSERT INTO _known_fhir_visits SELECT {visit_id('r._key')} {mapped(v)}")
 
 
@@ -178,8 +187,8 @@ def map_conditions(b: Batch, v: str) -> None:
             "condition_status_source_value": "v.clinical_status",
         },
         src,
+        events=("condition_start_date", "condition_end_date"),
     )
-    record_events(b, start, start, src)
 
 
 # -- Procedure --------------------------------------------------------------------------
@@ -220,8 +229,8 @@ def map_procedures(b: Batch, v: str) -> None:
             "procedure_source_concept_id": "coalesce(m.source_concept_id, 0)",
         },
         src,
+        events=("procedure_date", "procedure_end_date"),
     )
-    record_events(b, start, f"coalesce({end}, {start})", src)
 
 
 # -- AllergyIntolerance -----------------------------------------------------------------
@@ -265,5 +274,5 @@ def map_allergies(b: Batch, v: str) -> None:
             "value_source_value": "v.reaction",
         },
         src,
+        events=("observation_date", "observation_date"),
     )
-    record_events(b, start, start, src)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from bmb.domain import concepts as std
 from bmb.pipeline.batch import Batch, q
 from bmb.pipeline.fhir.checks import check_code, check_date, check_subject, control, flag
-from bmb.pipeline.fhir.clinical import context, record_events, write_rows
+from bmb.pipeline.fhir.clinical import context, write_rows
 from bmb.pipeline.fhir.codes import choose_codes
+from bmb.pipeline.fhir.references import keyed
 from bmb.pipeline.fhir.stage import TABLE
 from bmb.pipeline.maps.common import row_id
 
@@ -80,14 +81,15 @@ def _coded(b: Batch, s: DrugSource, v: str) -> str:
     table = f"_coded_{s.view}"
     if s.view == "immunization":
         return v
+    own = "code IS NOT NULL OR code_text IS NOT NULL"
     b.con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT record, coding_index, system, code, "
-        f"display, code_text FROM {v} WHERE medication_key IS NULL OR code IS NOT NULL "
-        "OR code_text IS NOT NULL UNION ALL SELECT x.record, m.coding_index, m.system, m.code, "
-        f"m.display, m.code_text FROM (SELECT DISTINCT record, medication_key FROM {v} "
-        "WHERE medication_key IS NOT NULL AND code IS NULL AND code_text IS NULL) x "
-        f"JOIN {TABLE} r ON r.rtype = 'Medication' AND r.fhir_id = x.medication_key "
-        "AND len(r._errors) = 0 JOIN v_medication m ON m.record = r._record"
+        f"display, code_text FROM {v} WHERE medication IS NULL OR {own} "
+        "UNION ALL SELECT x.record, m.coding_index, m.system, m.code, m.display, m.code_text "
+        f"FROM (SELECT DISTINCT record, medication FROM {v} WHERE medication IS NOT NULL "
+        f"AND NOT ({own})) x JOIN ({keyed(f'SELECT medication AS ref FROM {v}', 'Medication')}) "
+        f"mk ON mk.ref = x.medication JOIN {TABLE} r ON r.rtype = 'Medication' "
+        "AND r.fhir_id = mk.k AND len(r._errors) = 0 JOIN v_medication m ON m.record = r._record"
     )
     return table
 
@@ -176,5 +178,5 @@ def map_drugs(b: Batch, views: dict[str, str]) -> None:
         else:
             columns["lot_number"] = "v.lot"
             columns["dose_unit_source_value"] = "v.dose_unit"
-        write_rows(b, "cdm.drug_exposure", "drug_exposure_id", columns, src)
-        record_events(b, start, end, src)
+        dates = ("drug_exposure_start_date", "drug_exposure_end_date")
+        write_rows(b, "cdm.drug_exposure", "drug_exposure_id", columns, src, events=dates)

@@ -15,7 +15,7 @@ from bmb.domain import concepts as std
 from bmb.domain.codes import fhir as codes
 from bmb.pipeline.batch import Batch, q
 from bmb.pipeline.fhir.checks import check_code, check_date, check_subject, control, mapped
-from bmb.pipeline.fhir.clinical import record_events, write_rows
+from bmb.pipeline.fhir.clinical import write_rows
 from bmb.pipeline.fhir.codes import choose_codes
 from bmb.pipeline.maps.common import row_id
 
@@ -60,7 +60,7 @@ def map_observations(b: Batch, v: str, comp: str) -> None:
     src = (
         f"{mapped(v)} JOIN _obs_rows x ON x.record = v.record "
         "JOIN _ref_patient rp ON rp.ref = v.patient "
-        "LEFT JOIN _ref_visit rv ON rv.k = v.encounter_key "
+        "LEFT JOIN _ref_visit rv ON rv.ref = v.encounter "
         "LEFT JOIN _ref_provider rpr ON rpr.ref = v.provider "
         "LEFT JOIN _code_map m ON m.vocabulary_id = x.vocabulary_id AND m.code = x.code "
         "LEFT JOIN _fhir_systems vs ON vs.system = x.value_system "
@@ -104,6 +104,7 @@ def map_observations(b: Batch, v: str, comp: str) -> None:
             ),
         },
         f"{src} WHERE {is_measurement}",
+        events=("measurement_date", "measurement_date"),
     )
     write_rows(
         b,
@@ -128,5 +129,5 @@ def map_observations(b: Batch, v: str, comp: str) -> None:
             "value_source_value": f"coalesce(x.value_code, {value_text})",
         },
         f"{src} WHERE NOT {is_measurement}",
+        events=("observation_date", "observation_date"),
     )
-    record_events(b, date, date, src)

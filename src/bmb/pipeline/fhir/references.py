@@ -25,6 +25,7 @@ from bmb.pipeline.fhir.identity import hash_identifiers, lookup_keys
 from bmb.pipeline.fhir.stage import TABLE
 from bmb.pipeline.maps.common import row_id
 from bmb.sources.fhir.references import parse_conditional
+from bmb.sources.fhir.sql.expr import reference_key_sql
 
 #: Views with a subject/patient reference, and with a performer-like reference.
 PATIENT_VIEWS = (
@@ -40,12 +41,23 @@ PATIENT_VIEWS = (
 )
 
 
-def _refs(b: Batch, views: dict[str, str], ref: str, key: str, names: tuple[str, ...]) -> str:
-    union = " UNION ".join(
-        f"SELECT DISTINCT {ref} AS ref, {key} AS k FROM {views[n]} WHERE {ref} IS NOT NULL"
-        for n in names
+def keyed(refs_sql: str, resource_type: str) -> str:
+    """``ref, k``: each distinct reference text of ``refs_sql`` (column ``ref``) and its key.
+
+    The key is the engine's own ``getReferenceKey(<type>)`` SQL, evaluated once per
+    distinct reference rather than once per row of every view (references repeat:
+    a Patient is named by all its resources).
+    """
+    key = reference_key_sql("s", resource_type)
+    return (
+        f"SELECT ref, {key} AS k FROM (SELECT ref, {{'reference': ref, 'type': NULL::VARCHAR}} "
+        f"AS s FROM (SELECT DISTINCT ref FROM ({refs_sql}) WHERE ref IS NOT NULL))"
     )
-    b.con.execute(f"CREATE OR REPLACE TEMP TABLE _refs AS {union}")
+
+
+def _refs(b: Batch, views: dict[str, str], column: str, names: tuple[str, ...], rtype: str) -> str:
+    union = " UNION ALL ".join(f"SELECT DISTINCT {column} AS ref FROM {views[n]}" for n in names)
+    b.con.execute(f"CREATE OR REPLACE TEMP TABLE _refs AS {keyed(union, rtype)}")
     return "_refs"
 
 
@@ -105,7 +117,7 @@ def _hashed(b: Batch, domain: str) -> None:
 
 def resolve_patients(b: Batch, views: dict[str, str], known_keys: str) -> None:
     """``_ref_patient``: ref -> person_id, or the problem that leaves it unknown."""
-    _refs(b, views, "patient", "patient_key", PATIENT_VIEWS)
+    _refs(b, views, "patient", PATIENT_VIEWS, "Patient")
     criteria = _conditional(b, "Patient")
     _criteria_table(b, criteria)
     _hashed(b, "person")
@@ -145,8 +157,7 @@ def resolve_patients(b: Batch, views: dict[str, str], known_keys: str) -> None:
 
 def resolve_providers(b: Batch, views: dict[str, str], known_keys: str) -> None:
     """``_ref_provider``: ref -> provider_id (NULL when unresolved: never an error)."""
-    names = tuple(n for n in PATIENT_VIEWS)
-    _refs(b, views, "provider", "provider_key", names)
+    _refs(b, views, "provider", PATIENT_VIEWS, "Practitioner")
     _criteria_table(b, _conditional(b, "Practitioner"))
     _hashed(b, "provider")
     keys = [
@@ -186,7 +197,7 @@ def visit_id(key_sql: str) -> str:
 
 def resolve_organizations(b: Batch, views: dict[str, str]) -> None:
     """``_ref_org``: ref -> care_site_id of an Organization in the batch or the lake."""
-    _refs(b, views, "organization", "organization_key", ("encounter",))
+    _refs(b, views, "organization", ("encounter",), "Organization")
     _criteria_table(b, _conditional(b, "Organization"))
     b.con.execute(
         "CREATE OR REPLACE TEMP TABLE _who_organization AS SELECT _record AS record, "
@@ -206,19 +217,20 @@ def resolve_organizations(b: Batch, views: dict[str, str]) -> None:
 
 
 def resolve_encounters(b: Batch, views: dict[str, str]) -> None:
-    """``_ref_visit``: encounter key -> visit_occurrence_id, if the visit exists.
+    """``_ref_visit``: encounter reference -> visit_occurrence_id, if the visit exists.
 
     Run after the Encounters were checked: a visit counts when its Encounter was mapped
     in this batch or an earlier one, so no row points at a visit that is not there.
     """
-    union = " UNION ".join(
-        f"SELECT DISTINCT encounter_key AS k FROM {views[n]} WHERE encounter_key IS NOT NULL"
+    union = " UNION ALL ".join(
+        f"SELECT DISTINCT encounter AS ref FROM {views[n]}"
         for n in PATIENT_VIEWS
         if n != "encounter"
     )
     b.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _ref_visit AS SELECT k, {visit_id('k')} AS visit_id "
-        f"FROM ({union}) WHERE {visit_id('k')} IN (SELECT visit_id FROM _fhir_visits)"
+        f"CREATE OR REPLACE TEMP TABLE _ref_visit AS SELECT ref, {visit_id('k')} AS visit_id "
+        f"FROM ({keyed(union, 'Encounter')}) WHERE {visit_id('k')} IN "
+        "(SELECT visit_id FROM _fhir_visits)"
     )
 
 

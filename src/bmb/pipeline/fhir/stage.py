@@ -27,6 +27,7 @@ import gzip
 import json
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -66,28 +67,24 @@ def stage_fhir(b: Batch, landed: list[LandedFile]) -> None:
         parts.append(part)
     with b.step("parse"):
         staged = pa.concat_tables(parts) if parts else _SCHEMA.empty_table()
-        b.con.register("_fhir_stage", staged)
-        b.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT "
-            "CAST(row_number() OVER () AS BIGINT) AS _record, s.*, "
-            "CASE WHEN pre_reason IS NULL AND json_valid(text) "
-            "THEN json_extract_string(text, ['$.resourceType', '$.id', '$.meta.lastUpdated']) "
-            "END AS _head FROM _fhir_stage s"
-        )
-        b.con.unregister("_fhir_stage")
+        numbers = pa.array(np.arange(1, staged.num_rows + 1, dtype=np.int64))
+        b.con.register("_fhir_stage", staged.append_column("_record", numbers))
+        # One JSON parse per record: type, id and version, or NULL when not JSON.
+        head = "TRY(json_extract_string(text, ['$.resourceType', '$.id', '$.meta.lastUpdated']))"
         b.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT _record, _file, line_number, text, "
-            "_head[1] AS rtype, _head[2] AS fhir_id, _head[3] AS last_updated, "
-            "coalesce(_head[2], _sha || ':' || line_number) AS _key, "
+            "h[1] AS rtype, h[2] AS fhir_id, h[3] AS last_updated, "
+            "coalesce(h[2], _sha || ':' || line_number) AS _key, "
             "CASE WHEN pre_reason IS NOT NULL THEN [{'field': NULL::VARCHAR, "
             "'reason': pre_reason, 'detail': pre_detail}] "
-            "WHEN _head IS NULL THEN [{'field': NULL::VARCHAR, 'reason': 'invalid_json', "
+            "WHEN h IS NULL THEN [{'field': NULL::VARCHAR, 'reason': 'invalid_json', "
             "'detail': NULL::VARCHAR}] "
-            "WHEN _head[1] IS NULL THEN [{'field': 'resourceType', 'reason': 'not_a_resource', "
+            "WHEN h[1] IS NULL THEN [{'field': 'resourceType', 'reason': 'not_a_resource', "
             "'detail': 'JSON without a resourceType'}] "
             "ELSE [] END AS _errors, false AS _skip, NULL::VARCHAR AS _control "
-            f"FROM {TABLE}"
+            f"FROM (SELECT *, CASE WHEN pre_reason IS NULL THEN {head} END AS h FROM _fhir_stage)"
         )
+        b.con.unregister("_fhir_stage")
         _explain_invalid_json(b)
         _mark_controls(b)
 
