@@ -453,6 +453,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ingested, l
         (exports[0] / "Observation.ndjson").read_bytes()
     )
     reports.append(ingest(root, exports))
+    kinds = base / "kinds"
+    kinds.mkdir()
+    write_json(
+        kinds / "collection.json",
+        bundle([observation("k1", "Patient/p1", 11.0)], "collection", urn=False),
+    )
+    write_json(kinds / "batch.json.gz", bundle([observation("k2", "Patient/p1", 12.0)], "batch"))
+    write_json(kinds / "single.json", observation("k3", "Patient/p1", 13.0))
+    reports.append(ingest(root, [kinds]))
     yield Ingested(root, lake.key(), reports[-1]), reports
     mp.undo()
 
@@ -507,8 +516,18 @@ def test_two_exports_with_the_same_file_names_go_in_separate_batches(
     assert [b.flow for b in reports[4].batches] == ["fhir", "fhir"]
     # the copy and export1 hold the same bytes: one of them lands
     assert [Path(p).parent.name for p in reports[4].skipped] in (["copy"], ["export1"])
-    rows = ing.query("SELECT value_as_number FROM measurement WHERE value_as_number >= 8")
+    rows = ing.query("SELECT value_as_number FROM measurement WHERE value_as_number IN (8, 9)")
     assert sorted(r["value_as_number"] for r in rows) == [8.0, 9.0]
+
+
+def test_collection_and_batch_bundles_and_single_resources_are_read(
+    runs: tuple[Ingested, list[IngestReport]],
+) -> None:
+    ing, reports = runs
+    (batch,) = reports[5].batches
+    assert (batch.records_in, batch.records_control, batch.records_quarantined) == (5, 2, 0)
+    rows = ing.query("SELECT value_as_number FROM measurement WHERE value_as_number > 10")
+    assert sorted(r["value_as_number"] for r in rows) == [11.0, 12.0, 13.0]
 
 
 def test_a_fhir_only_person_gets_an_observation_period_covering_their_events(
