@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from bmb.domain.cohort._reader import Node
+from bmb.domain.cohort.circe_kinds import CODESET, CONCEPTS, DATE, FLAG, KINDS, NUM, TEXT
 from bmb.domain.cohort.criteria import (
     CorrelatedCriterion,
     CountColumn,
@@ -38,7 +39,6 @@ from bmb.domain.cohort.definition import (
     Limit,
     PrimaryCriteria,
 )
-from bmb.domain.cohort.domains import Domain
 from bmb.domain.cohort.errors import CohortDefinitionError
 from bmb.domain.cohort.values import (
     CodesetIn,
@@ -51,258 +51,6 @@ from bmb.domain.cohort.values import (
 )
 
 _T = TypeVar("_T")
-
-# How a Circe attribute is read.
-_NUM, _DATE, _TEXT, _CONCEPTS, _CODESET, _FLAG = "num", "date", "text", "concepts", "cs", "flag"
-
-_PERSON = {"Age": ("age", _NUM), "Gender": ("gender", _CONCEPTS), "GenderCS": ("gender", _CODESET)}
-_ERA_PERSON = {
-    "AgeAtStart": ("age_at_start", _NUM),
-    "AgeAtEnd": ("age_at_end", _NUM),
-    "Gender": ("gender", _CONCEPTS),
-    "GenderCS": ("gender", _CODESET),
-}
-_CONTEXT = {
-    "VisitType": ("visit_concept", _CONCEPTS),
-    "VisitTypeCS": ("visit_concept", _CODESET),
-    "ProviderSpecialty": ("provider_specialty", _CONCEPTS),
-    "ProviderSpecialtyCS": ("provider_specialty", _CODESET),
-}
-_OCCURRENCE = {
-    "OccurrenceStartDate": ("start_date", _DATE),
-    "OccurrenceEndDate": ("end_date", _DATE),
-}
-_ERA = {"EraStartDate": ("start_date", _DATE), "EraEndDate": ("end_date", _DATE)}
-
-
-class _Kind:
-    """How one Circe criterion type maps onto a domain."""
-
-    def __init__(
-        self,
-        domain: Domain,
-        source_key: str | None,
-        attrs: Mapping[str, tuple[str, str]],
-        type_key: str | None = None,
-    ) -> None:
-        self.domain = domain
-        self.source_key = source_key
-        self.attrs = {k.lower(): v for k, v in attrs.items()}
-        self.type_key = type_key
-
-
-_KINDS: dict[str, _Kind] = {
-    "conditionoccurrence": _Kind(
-        Domain.CONDITION_OCCURRENCE,
-        "ConditionSourceConcept",
-        {
-            **_OCCURRENCE,
-            **_PERSON,
-            **_CONTEXT,
-            "StopReason": ("stop_reason", _TEXT),
-            "ConditionStatus": ("condition_status", _CONCEPTS),
-            "ConditionStatusCS": ("condition_status", _CODESET),
-        },
-        "ConditionType",
-    ),
-    "conditionera": _Kind(
-        Domain.CONDITION_ERA,
-        None,
-        {
-            **_ERA,
-            **_ERA_PERSON,
-            "OccurrenceCount": ("occurrence_count", _NUM),
-            "EraLength": ("length", _NUM),
-        },
-    ),
-    "death": _Kind(
-        Domain.DEATH,
-        "DeathSourceConcept",
-        {"OccurrenceStartDate": ("start_date", _DATE), **_PERSON},
-        "DeathType",
-    ),
-    "deviceexposure": _Kind(
-        Domain.DEVICE_EXPOSURE,
-        "DeviceSourceConcept",
-        {
-            **_OCCURRENCE,
-            **_PERSON,
-            **_CONTEXT,
-            "UniqueDeviceId": ("unique_device_id", _TEXT),
-            "Quantity": ("quantity", _NUM),
-        },
-        "DeviceType",
-    ),
-    "doseera": _Kind(
-        Domain.DOSE_ERA,
-        None,
-        {
-            **_ERA,
-            **_ERA_PERSON,
-            "Unit": ("unit", _CONCEPTS),
-            "UnitCS": ("unit", _CODESET),
-            "DoseValue": ("dose_value", _NUM),
-            "EraLength": ("length", _NUM),
-        },
-    ),
-    "drugera": _Kind(
-        Domain.DRUG_ERA,
-        None,
-        {
-            **_ERA,
-            **_ERA_PERSON,
-            "OccurrenceCount": ("occurrence_count", _NUM),
-            "GapDays": ("gap_days", _NUM),
-            "EraLength": ("length", _NUM),
-        },
-    ),
-    "drugexposure": _Kind(
-        Domain.DRUG_EXPOSURE,
-        "DrugSourceConcept",
-        {
-            **_OCCURRENCE,
-            **_PERSON,
-            **_CONTEXT,
-            "StopReason": ("stop_reason", _TEXT),
-            "Refills": ("refills", _NUM),
-            "Quantity": ("quantity", _NUM),
-            "DaysSupply": ("days_supply", _NUM),
-            "RouteConcept": ("route", _CONCEPTS),
-            "RouteConceptCS": ("route", _CODESET),
-            "EffectiveDrugDose": ("effective_drug_dose", _NUM),
-            "DoseUnit": ("dose_unit", _CONCEPTS),
-            "DoseUnitCS": ("dose_unit", _CODESET),
-            "LotNumber": ("lot_number", _TEXT),
-        },
-        "DrugType",
-    ),
-    "measurement": _Kind(
-        Domain.MEASUREMENT,
-        "MeasurementSourceConcept",
-        {
-            "OccurrenceStartDate": ("start_date", _DATE),
-            **_PERSON,
-            **_CONTEXT,
-            "Operator": ("operator", _CONCEPTS),
-            "OperatorCS": ("operator", _CODESET),
-            "ValueAsNumber": ("value_as_number", _NUM),
-            "ValueAsConcept": ("value_as_concept", _CONCEPTS),
-            "ValueAsConceptCS": ("value_as_concept", _CODESET),
-            "Unit": ("unit", _CONCEPTS),
-            "UnitCS": ("unit", _CODESET),
-            "RangeLow": ("range_low", _NUM),
-            "RangeHigh": ("range_high", _NUM),
-            "RangeLowRatio": ("range_low_ratio", _NUM),
-            "RangeHighRatio": ("range_high_ratio", _NUM),
-            "Abnormal": ("abnormal", _FLAG),
-        },
-        "MeasurementType",
-    ),
-    "observation": _Kind(
-        Domain.OBSERVATION,
-        "ObservationSourceConcept",
-        {
-            "OccurrenceStartDate": ("start_date", _DATE),
-            **_PERSON,
-            **_CONTEXT,
-            "ValueAsNumber": ("value_as_number", _NUM),
-            "ValueAsString": ("value_as_string", _TEXT),
-            "ValueAsConcept": ("value_as_concept", _CONCEPTS),
-            "ValueAsConceptCS": ("value_as_concept", _CODESET),
-            "Qualifier": ("qualifier", _CONCEPTS),
-            "QualifierCS": ("qualifier", _CODESET),
-            "Unit": ("unit", _CONCEPTS),
-            "UnitCS": ("unit", _CODESET),
-        },
-        "ObservationType",
-    ),
-    "observationperiod": _Kind(
-        Domain.OBSERVATION_PERIOD,
-        None,
-        {
-            "PeriodStartDate": ("start_date", _DATE),
-            "PeriodEndDate": ("end_date", _DATE),
-            "PeriodLength": ("length", _NUM),
-            "AgeAtStart": ("age_at_start", _NUM),
-            "AgeAtEnd": ("age_at_end", _NUM),
-            "PeriodTypeCS": ("type", _CODESET),
-        },
-        "PeriodType",
-    ),
-    "payerplanperiod": _Kind(
-        Domain.PAYER_PLAN_PERIOD,
-        None,
-        {
-            "PeriodStartDate": ("start_date", _DATE),
-            "PeriodEndDate": ("end_date", _DATE),
-            "PeriodLength": ("length", _NUM),
-            **_ERA_PERSON,
-            "PayerConcept": ("payer", _CODESET),
-            "PlanConcept": ("plan", _CODESET),
-            "SponsorConcept": ("sponsor", _CODESET),
-            "StopReasonConcept": ("stop_reason_concept", _CODESET),
-        },
-    ),
-    "procedureoccurrence": _Kind(
-        Domain.PROCEDURE_OCCURRENCE,
-        "ProcedureSourceConcept",
-        {
-            "OccurrenceStartDate": ("start_date", _DATE),
-            **_PERSON,
-            **_CONTEXT,
-            "Modifier": ("modifier", _CONCEPTS),
-            "ModifierCS": ("modifier", _CODESET),
-            "Quantity": ("quantity", _NUM),
-        },
-        "ProcedureType",
-    ),
-    "specimen": _Kind(
-        Domain.SPECIMEN,
-        None,
-        {
-            "OccurrenceStartDate": ("start_date", _DATE),
-            **_PERSON,
-            "Quantity": ("quantity", _NUM),
-            "Unit": ("unit", _CONCEPTS),
-            "UnitCS": ("unit", _CODESET),
-            "AnatomicSite": ("anatomic_site", _CONCEPTS),
-            "AnatomicSiteCS": ("anatomic_site", _CODESET),
-            "DiseaseStatus": ("disease_status", _CONCEPTS),
-            "DiseaseStatusCS": ("disease_status", _CODESET),
-            "SourceId": ("source_id", _TEXT),
-        },
-        "SpecimenType",
-    ),
-    "visitoccurrence": _Kind(
-        Domain.VISIT_OCCURRENCE,
-        "VisitSourceConcept",
-        {
-            **_OCCURRENCE,
-            **_PERSON,
-            "VisitLength": ("length", _NUM),
-            "PlaceOfService": ("place_of_service", _CONCEPTS),
-            "PlaceOfServiceCS": ("place_of_service", _CODESET),
-            "ProviderSpecialty": ("provider_specialty", _CONCEPTS),
-            "ProviderSpecialtyCS": ("provider_specialty", _CODESET),
-            "VisitTypeCS": ("type", _CODESET),
-        },
-        "VisitType",
-    ),
-    "visitdetail": _Kind(
-        Domain.VISIT_DETAIL,
-        "VisitDetailSourceConcept",
-        {
-            "VisitDetailStartDate": ("start_date", _DATE),
-            "VisitDetailEndDate": ("end_date", _DATE),
-            "VisitDetailLength": ("length", _NUM),
-            **_PERSON,
-            "PlaceOfServiceCS": ("place_of_service", _CODESET),
-            "ProviderSpecialtyCS": ("provider_specialty", _CODESET),
-            "VisitDetailTypeCS": ("type", _CODESET),
-        },
-        "VisitDetailType",
-    ),
-}
 
 _TOP_LEVEL_IGNORED = ("cdmVersionRange", "Title", "Description", "Name", "Id")
 
@@ -564,7 +312,7 @@ def _criterion(node: Node) -> Criterion:
     if len(entries) != 1:
         raise node.error(f"a criterion has exactly one type, found {len(entries)}")
     key, value = entries[0]
-    kind = _KINDS.get(key.lower())
+    kind = KINDS.get(key.lower())
     if kind is None:
         raise node.error(f"unsupported criterion type {key!r}", key)
     body = Node(value, node.child_path(key), node.source)
@@ -610,22 +358,22 @@ def _criterion(node: Node) -> Criterion:
 
 
 def _test(body: Node, key: str, how: str) -> Test | None:
-    if how == _NUM:
+    if how == NUM:
         n = body.node(key)
         return None if n is None else _numeric(n)
-    if how == _DATE:
+    if how == DATE:
         n = body.node(key)
         return None if n is None else _date_range(n)
-    if how == _TEXT:
+    if how == TEXT:
         n = body.node(key)
         return None if n is None else _text(n)
-    if how == _CONCEPTS:
+    if how == CONCEPTS:
         ids = _concept_ids(body, key)
         return ConceptIn(ids) if ids else None
-    if how == _CODESET:
+    if how == CODESET:
         value = body.get_int(key)
         return None if value is None else CodesetIn(value)
-    if how == _FLAG:
+    if how == FLAG:
         return Flag() if body.get_bool(key) else None
     raise AssertionError(how)
 
