@@ -63,8 +63,9 @@ def _refs(b: Batch, views: dict[str, str], column: str, names: tuple[str, ...], 
 
 def _conditional(b: Batch, resource_type: str) -> list[tuple[str, str | None, str]]:
     """(reference, system or None, value) criteria of the batch's conditional refs."""
+    pattern = q(f"%{resource_type}?%")
     rows = b.con.execute(
-        f"SELECT DISTINCT ref FROM _refs WHERE k IS NULL AND ref LIKE {q(resource_type + '?%')}"
+        f"SELECT DISTINCT ref FROM _refs WHERE k IS NULL AND ref LIKE {pattern}"
     ).fetchall()
     out: list[tuple[str, str | None, str]] = []
     for (ref,) in rows:
@@ -141,7 +142,7 @@ def resolve_patients(b: Batch, views: dict[str, str], known_keys: str) -> None:
         "CASE WHEN bad.fhir_id IS NOT NULL THEN r.ref || ' was quarantined' "
         "WHEN p.targets > 1 THEN r.ref || ' names ' || p.targets || ' persons in the lake' "
         "WHEN m.n > 1 THEN 'the conditional reference matches ' || m.n || ' Patients' "
-        "WHEN r.k IS NULL AND r.ref NOT LIKE 'Patient?%' THEN 'not a reference to a Patient' "
+        "WHEN r.k IS NULL AND r.ref NOT LIKE '%Patient?%' THEN 'not a reference to a Patient' "
         "ELSE 'the Patient is neither in this batch nor in the lake' END AS problem "
         "FROM _refs r "
         "LEFT JOIN _who_patient w ON w.fhir_id = r.k AND w.target_id IS NOT NULL "
