@@ -364,6 +364,15 @@ def test_unknown_codes_become_local_concepts_in_their_vocabulary(mixed: Ingested
         "SELECT count(*) AS n FROM bmb.local_concept WHERE vocabulary_id IN ('SNOMED', 'RxNorm')"
     )
     assert local[0]["n"] >= 2
+    # a minted concept's domain is the table its rows went to
+    domains = mixed.query(
+        "SELECT concept_code, domain_id FROM concept WHERE vocabulary_id = 'LOINC' "
+        "AND concept_code IN ('72166-2', '8480-6') ORDER BY 1"
+    )
+    assert domains == [
+        {"concept_code": "72166-2", "domain_id": "Observation"},
+        {"concept_code": "8480-6", "domain_id": "Measurement"},
+    ]
 
 
 def test_no_name_identifier_or_logical_id_outside_landing(mixed: Ingested) -> None:

@@ -86,13 +86,14 @@ def choose_codes(b: Batch, coded: str, resource_type: str, out: str, *, by: str 
 def mint_missing(b: Batch, chosen: Iterable[tuple[str, str]]) -> int:
     """Mint local concepts for chosen codes the lake lacks; commit them with the batch.
 
-    ``chosen``: (table of chosen codes, domain_id). Returns the number of concepts
+    ``chosen``: (table of chosen codes, SQL of the domain_id: a literal or a column).
+    Returns the number of concepts
     minted. They join ``_code_map`` at once, so the batch's rows and later batches
     of the run use them.
     """
     mintable = "(" + ", ".join(q(v) for v in sorted(codes.MINTABLE)) + ")"
     union = " UNION ALL ".join(
-        f"SELECT vocabulary_id, code, display, {q(domain)} AS domain_id FROM {table} "
+        f"SELECT vocabulary_id, code, display, {domain} AS domain_id FROM {table} "
         f"WHERE vocabulary_id IN {mintable} AND code IS NOT NULL"
         for table, domain in chosen
     )

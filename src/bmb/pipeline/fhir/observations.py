@@ -33,6 +33,30 @@ def check_observations(b: Batch, v: str, comp: str) -> None:
     check_code(b, v, "_code_observation", "code")
     check_date(b, v, _EFFECTIVE, "effective")
     choose_codes(b, comp, "Observation", "_code_component", by="record, component_index")
+    # the domain a minted concept gets: where its rows go (see map_observations)
+    first = f"(SELECT DISTINCT ON (record) * FROM {v} ORDER BY record)"
+    b.con.execute(
+        "CREATE OR REPLACE TEMP TABLE _code_observation AS SELECT c.*, CASE WHEN "
+        f"{_is_measurement('o', 'o')} THEN 'Measurement' ELSE 'Observation' END AS domain_id "
+        f"FROM _code_observation c JOIN {first} o ON o.record = c.record"
+    )
+    b.con.execute(
+        "CREATE OR REPLACE TEMP TABLE _code_component AS SELECT c.*, CASE WHEN "
+        f"{_is_measurement('p', 'o')} THEN 'Measurement' ELSE 'Observation' END AS domain_id "
+        f"FROM _code_component c JOIN {first} o ON o.record = c.record JOIN "
+        f"(SELECT DISTINCT ON (record, component_index) * FROM {comp} "
+        "ORDER BY record, component_index) p ON p.record = c.record "
+        "AND p.component_index = c.component_index"
+    )
+
+
+def _is_measurement(values: str, observation: str) -> str:
+    """SQL: a row with ``values`` (alias) of an Observation (alias) is a measurement."""
+    categories = "(" + ", ".join(q(c) for c in sorted(codes.MEASUREMENT_CATEGORIES)) + ")"
+    return (
+        f"({values}.value_number IS NOT NULL OR {values}.value_integer IS NOT NULL "
+        f"OR {observation}.category IN {categories})"
+    )
 
 
 def _rows(v: str, comp: str) -> str:
@@ -53,10 +77,7 @@ def _rows(v: str, comp: str) -> str:
 
 def map_observations(b: Batch, v: str, comp: str) -> None:
     b.con.execute(f"CREATE OR REPLACE TEMP TABLE _obs_rows AS {_rows(v, comp)}")
-    categories = "(" + ", ".join(q(c) for c in sorted(codes.MEASUREMENT_CATEGORIES)) + ")"
-    is_measurement = (
-        f"(x.value_number IS NOT NULL OR x.value_integer IS NOT NULL OR v.category IN {categories})"
-    )
+    is_measurement = _is_measurement("x", "v")
     src = (
         f"{mapped(v)} JOIN _obs_rows x ON x.record = v.record "
         "JOIN _ref_patient rp ON rp.ref = v.patient "

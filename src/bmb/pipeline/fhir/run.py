@@ -121,12 +121,12 @@ def map_fhir(b: Batch, landed: list[LandedFile]) -> dict[str, int]:
     mint_missing(
         b,
         [
-            ("_code_condition", "Condition"),
-            ("_code_procedure", "Procedure"),
-            ("_code_observation", "Measurement"),
-            ("_code_component", "Measurement"),
-            ("_code_allergy", "Observation"),
-            *((f"_code_{s.view}", "Drug") for s in SOURCES),
+            ("_code_condition", "'Condition'"),
+            ("_code_procedure", "'Procedure'"),
+            ("_code_observation", "domain_id"),  # Measurement or Observation, as routed
+            ("_code_component", "domain_id"),
+            ("_code_allergy", "'Observation'"),
+            *((f"_code_{s.view}", "'Drug'") for s in SOURCES),
         ],
     )
     b.con.execute(
