@@ -155,6 +155,39 @@ def _mixed(d: Path) -> Path:
             {"resourceType": "Goal", "id": "g1"},
         ],
     )
+    write_ndjson(
+        d / "MedicationStatement.ndjson",
+        [
+            {
+                "resourceType": "MedicationStatement",
+                "id": "ms1",
+                "status": "active",
+                "contained": [
+                    {
+                        "resourceType": "Medication",
+                        "id": "m",
+                        "code": {"coding": [{"system": RXNORM, "code": "197361"}]},
+                    }
+                ],
+                "medicationReference": {"reference": "#m"},
+                "subject": {"reference": "Patient/p2"},
+                "effectivePeriod": {"start": "2024-01-10", "end": "2024-02-09"},
+            }
+        ],
+    )
+    write_ndjson(
+        d / "MedicationDispense.ndjson",
+        [
+            {
+                "resourceType": "MedicationDispense",
+                "id": "md1",
+                "status": "completed",
+                "medicationReference": {"reference": "Medication/nowhere"},
+                "subject": {"reference": "Patient/p2"},
+                "whenHandedOver": "2024-01-10",
+            }
+        ],
+    )
     patient_b = patient("pb", ssn="999-11-2222", family="Neri")
     practitioner_b = {
         "resourceType": "Practitioner",
@@ -237,6 +270,8 @@ def test_every_record_is_mapped_control_or_quarantined_per_file(mixed: Ingested)
         "bundle.json.gz",
         "broken.json",
         "Goal.ndjson",
+        "MedicationStatement.ndjson",
+        "MedicationDispense.ndjson",
     }
     for f in files.values():
         assert f["records_in"] == f["mapped"] + f["control"] + f["quarantined"], f
@@ -276,6 +311,7 @@ def test_bad_records_are_quarantined_with_file_line_field_and_reason(mixed: Inge
         ("bundle.json.gz", 8): (None, "missing_resource"),
         ("broken.json", 1): (None, "invalid_json"),
         ("Goal.ndjson", 2): (None, "encoding"),
+        ("MedicationDispense.ndjson", 1): ("medication", "unknown_reference"),
     }
     assert "column" in q[("Observation.ndjson.gz", 4)]["detail"]
     assert "Patient/p3 was quarantined" in q[("Encounter.ndjson", 2)]["detail"]
@@ -321,6 +357,17 @@ def test_references_resolve_by_urn_uuid_and_conditionally(mixed: Ingested) -> No
         (d["drug_source_value"], d["drug_type_concept_id"], d["days_supply"]) for d in drugs
     ] == [("860975", 32838, 30)]
     assert (drugs[0]["drug_exposure_end_date"] - drugs[0]["drug_exposure_start_date"]).days == 29
+
+
+def test_a_contained_medication_gives_the_drug(mixed: Ingested) -> None:
+    p2 = id_from_pseudonym(pseudonym(mixed.key, fhir_identifier(SSN_SYSTEM, "999-11-1111")))
+    rows = mixed.query(
+        "SELECT drug_source_value AS code, drug_exposure_start_date AS s, "
+        f"drug_exposure_end_date AS e FROM drug_exposure WHERE person_id = {p2}"
+    )
+    assert [(r["code"], str(r["s"]), str(r["e"])) for r in rows] == [
+        ("197361", "2024-01-10", "2024-02-09")
+    ]
 
 
 def test_conditions_link_visits_and_read_partial_dates(mixed: Ingested) -> None:

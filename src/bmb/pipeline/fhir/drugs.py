@@ -77,19 +77,44 @@ SOURCES = (
 
 
 def _coded(b: Batch, s: DrugSource, v: str) -> str:
-    """The view's codings, or those of the Medication it references (same batch)."""
+    """The view's codings, or those of the Medication it references.
+
+    A ``medicationReference`` names a Medication of the same batch (``Medication/x``,
+    a Bundle's ``urn:uuid:``) or one contained in the resource (``#x``, read from the
+    staged JSON: the compiled path does not navigate ``contained``).
+    """
     table = f"_coded_{s.view}"
     if s.view == "immunization":
         return v
     own = "code IS NOT NULL OR code_text IS NOT NULL"
+    referring = (
+        f"(SELECT DISTINCT record, medication FROM {v} WHERE medication IS NOT NULL "
+        f"AND NOT ({own}))"
+    )
+    contained = (
+        "(SELECT x.record, unnest(CAST(json_extract(r.text, '$.contained') AS JSON[])) AS m, "
+        f"substr(x.medication, 2) AS cid FROM {referring} x JOIN {TABLE} r "
+        "ON r._record = x.record WHERE x.medication LIKE '#%')"
+    )
+    matched = (
+        "(SELECT record, m, unnest(range(CAST(greatest(1, coalesce(json_array_length(m, "
+        f"'$.code.coding'), 0)) AS BIGINT))) AS i FROM {contained} WHERE "
+        "json_extract_string(m, '$.resourceType') = 'Medication' "
+        "AND json_extract_string(m, '$.id') = cid)"
+    )
+    coding = "concat('$.code.coding[', i, '].{}')"
     b.con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT record, coding_index, system, code, "
         f"display, code_text FROM {v} WHERE medication IS NULL OR {own} "
         "UNION ALL SELECT x.record, m.coding_index, m.system, m.code, m.display, m.code_text "
-        f"FROM (SELECT DISTINCT record, medication FROM {v} WHERE medication IS NOT NULL "
-        f"AND NOT ({own})) x JOIN ({keyed(f'SELECT medication AS ref FROM {v}', 'Medication')}) "
+        f"FROM {referring} x JOIN ({keyed(f'SELECT medication AS ref FROM {v}', 'Medication')}) "
         f"mk ON mk.ref = x.medication JOIN {TABLE} r ON r.rtype = 'Medication' "
-        "AND r.fhir_id = mk.k AND len(r._errors) = 0 JOIN v_medication m ON m.record = r._record"
+        "AND r.fhir_id = mk.k AND len(r._errors) = 0 JOIN v_medication m ON m.record = r._record "
+        "UNION ALL SELECT record, i, "
+        + ", ".join(
+            f"json_extract_string(m, {coding.format(f)})" for f in ("system", "code", "display")
+        )
+        + f", json_extract_string(m, '$.code.text') FROM {matched}"
     )
     return table
 
