@@ -285,6 +285,7 @@ def build_registry(
     t = step("evidence", t)
     met = f"{prefix}_met"
     materialize(engine, met, met_sql(pop, evidence, criteria))
+    engine.execute(f"DROP TABLE IF EXISTS {evidence}")  # the largest table: free it now
     t = step("criteria met", t)
     materialize(engine, prefix, flags_sql(rules, pop, met, criteria))
     step("flags", t)

@@ -153,13 +153,14 @@ def _matrix(
     excluded = int(
         engine.query(f"SELECT count(*) FROM {out} WHERE NOT followed").column(0)[0].as_py()
     )
+    engine.execute(f"DROP TABLE IF EXISTS {out}")
+    table.drop(engine)  # the matrix is in Python now: free the engine's copies
+    person_id = np.asarray(data.column("person_id").to_numpy(), dtype=np.int64)
+    y = np.asarray(data.column("event").to_numpy(zero_copy_only=False), dtype=np.int8)
+    x = matrix(data, columns)
+    del data
     return Dataset(
-        person_id=np.asarray(data.column("person_id").to_numpy(), dtype=np.int64),
-        anchor_date=anchor,
-        x=matrix(data, columns),
-        y=np.asarray(data.column("event").to_numpy(zero_copy_only=False), dtype=np.int8),
-        columns=columns,
-        excluded=excluded,
+        person_id=person_id, anchor_date=anchor, x=x, y=y, columns=columns, excluded=excluded
     )
 
 

@@ -236,6 +236,12 @@ class FeatureTable:
     table: str
     population: str
     spec: FeatureSpec
+    owned: tuple[str, ...] = ()  # tables built for these features alone
+
+    def drop(self, engine: Engine) -> None:
+        """Free the features and the tables built for them (not reused ones)."""
+        for name in (self.table, *self.owned):
+            engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def build_features(
@@ -254,13 +260,16 @@ def build_features(
     bounded. ``reuse`` skips the pieces another step already built.
     """
     rules = rules or default_rules()
+    owned: tuple[str, ...] = ()
     if reuse is not None:
         pop, reg = reuse.population, reuse.registry
     else:
         pop = build_population(engine, population, table=f"{prefix}_population")
-        reg = build_registry(
+        built = build_registry(
             engine, population, rules, population=pop, prefix=f"{prefix}_registry"
-        ).table
+        )
+        reg = built.table
+        owned = (pop, reg, built.criteria_table, f"{built.table}_criteria_def")
     load_reference_tables(engine)
     anchors = f"SELECT person_id, ref_date AS anchor_date, year, age, sex FROM {pop}"
     made: list[str] = []
@@ -289,4 +298,4 @@ def build_features(
     materialize(engine, prefix, join_sql(anchors, reg, cm, u, rx, labs, spec))
     for name in made:
         engine.execute(f"DROP TABLE IF EXISTS {name}")
-    return FeatureTable(prefix, pop, spec)
+    return FeatureTable(prefix, pop, spec, owned)

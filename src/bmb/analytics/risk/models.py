@@ -61,16 +61,27 @@ class LogisticModel:
     intercept: float
 
     def design(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
-        """The standardized design matrix of raw features ``x``."""
-        z = np.asarray(x, dtype=np.float64).copy()
-        missing = np.isnan(z)
-        med = np.asarray(self.medians)
-        z = np.where(missing, med[None, :], z)
-        logs = np.asarray(self.log_columns)
-        z[:, logs] = np.log1p(np.maximum(z[:, logs], 0.0))
-        z = (z - np.asarray(self.means)) / np.asarray(self.scales)
-        flags = missing[:, list(self.missing_columns)].astype(np.float64)
-        return np.hstack((z, flags))
+        """The standardized design matrix of raw features ``x``.
+
+        Built in one float64 buffer, column by column, so a region's matrix costs one
+        copy, not one per step.
+        """
+        n, k = x.shape
+        miss = list(self.missing_columns)
+        out = np.empty((n, k + len(miss)), dtype=np.float64)
+        for j in range(k):
+            col = out[:, j]
+            col[:] = x[:, j]
+            nan = np.isnan(col)
+            col[nan] = self.medians[j]
+            if self.log_columns[j]:
+                np.maximum(col, 0.0, out=col)
+                np.log1p(col, out=col)
+            col -= self.means[j]
+            col /= self.scales[j]
+        for i, j in enumerate(miss):
+            out[:, k + i] = np.isnan(x[:, j])
+        return out
 
     def logit(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
         return np.asarray(self.design(x) @ np.asarray(self.coef) + self.intercept)
@@ -123,18 +134,25 @@ def fit_logistic(
     """Fit the baseline (scikit-learn, lbfgs, L2 with inverse strength ``c``)."""
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
-    z = np.asarray(x, dtype=np.float64)
-    missing: NDArray[np.bool_] = np.isnan(z)
-    all_missing: NDArray[np.bool_] = np.all(missing, axis=0)
-    medians = np.nanmedian(np.where(all_missing[None, :], 0.0, z), axis=0)
-    medians = np.where(np.isnan(medians), 0.0, medians)
+    k = x.shape[1]
     logs = np.array([_count_like(col) for col in columns])
-    filled = np.where(missing, medians[None, :], z)
-    filled[:, logs] = np.log1p(np.maximum(filled[:, logs], 0.0))
-    means = filled.mean(axis=0)
-    scales = filled.std(axis=0)
-    scales = np.where(scales > 0, scales, 1.0)
-    miss_cols = tuple(int(j) for j in np.flatnonzero(np.any(missing, axis=0) & ~all_missing))
+    medians = np.zeros(k)
+    means = np.zeros(k)
+    scales = np.ones(k)
+    any_missing = np.zeros(k, dtype=bool)
+    all_missing = np.zeros(k, dtype=bool)
+    for j in range(k):  # one column at a time: no full float64 copy of the matrix
+        col = np.asarray(x[:, j], dtype=np.float64)
+        nan = np.isnan(col)
+        any_missing[j], all_missing[j] = bool(nan.any()), bool(nan.all())
+        medians[j] = 0.0 if all_missing[j] else float(np.median(col[~nan]))
+        col[nan] = medians[j]
+        if logs[j]:
+            col = np.log1p(np.maximum(col, 0.0))
+        means[j] = float(col.mean())
+        sd = float(col.std())
+        scales[j] = sd if sd > 0 else 1.0
+    miss_cols = tuple(int(j) for j in np.flatnonzero(any_missing & ~all_missing))
     model = LogisticModel(
         columns=columns,
         log_columns=tuple(bool(v) for v in logs),
@@ -229,7 +247,7 @@ def fit_boosted(
         params["min_data_in_leaf"] = int(
             min(LGBM_PARAMS["min_data_in_leaf"], max(20, len(y) // 200))
         )
-    train = lgb.Dataset(x[~hold], label=y[~hold], feature_name=list(columns), free_raw_data=False)
+    train = lgb.Dataset(x[~hold], label=y[~hold], feature_name=list(columns))
     valid = lgb.Dataset(x[hold], label=y[hold], reference=train)
     booster = lgb.train(
         params,
