@@ -46,12 +46,15 @@ def keyed(refs_sql: str, resource_type: str) -> str:
 
     The key is the engine's own ``getReferenceKey(<type>)`` SQL, evaluated once per
     distinct reference rather than once per row of every view (references repeat:
-    a Patient is named by all its resources).
+    a Patient is named by all its resources). A Bundle's ``urn:uuid:`` reference takes
+    the id of the entry with that fullUrl (``_urn``, made at staging), if of the type.
     """
     key = reference_key_sql("s", resource_type)
     return (
-        f"SELECT ref, {key} AS k FROM (SELECT ref, {{'reference': ref, 'type': NULL::VARCHAR}} "
-        f"AS s FROM (SELECT DISTINCT ref FROM ({refs_sql}) WHERE ref IS NOT NULL))"
+        f"SELECT d.ref, coalesce({key}, u.fhir_id) AS k FROM (SELECT ref, {{'reference': ref, "
+        f"'type': NULL::VARCHAR}} AS s FROM (SELECT DISTINCT ref FROM ({refs_sql}) "
+        "WHERE ref IS NOT NULL)) d LEFT JOIN _urn u ON lower(d.ref) = 'urn:uuid:' || u.uuid "
+        f"AND u.rtype = {q(resource_type)}"
     )
 
 
