@@ -81,7 +81,8 @@ class Clock:
         out = fn()
         self.rows.append((name, time.perf_counter() - w, time.process_time() - c))
         print(
-            f"  {name:<44} {self.rows[-1][1]:>8.1f} s wall {self.rows[-1][2]:>8.1f} s CPU",
+            f"  {name:<44} {self.rows[-1][1]:>8.1f} s wall {self.rows[-1][2]:>8.1f} s CPU"
+            f"   peak so far {peak_mb():>7,.0f} MB",
             flush=True,
         )
         return out

@@ -60,15 +60,16 @@ class LogisticModel:
     missing_columns: tuple[int, ...]  # columns that get a missing indicator
     intercept: float
 
-    def design(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
+    def design(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
         """The standardized design matrix of raw features ``x``.
 
-        Built in one float64 buffer, column by column, so a region's matrix costs one
-        copy, not one per step.
+        Built in one float32 buffer, column by column, so a region's matrix costs one
+        copy, not one per step (standardized values need no more precision, and
+        scikit-learn's lbfgs solver works in float32).
         """
         n, k = x.shape
         miss = list(self.missing_columns)
-        out = np.empty((n, k + len(miss)), dtype=np.float64)
+        out = np.empty((n, k + len(miss)), dtype=np.float32)
         for j in range(k):
             col = out[:, j]
             col[:] = x[:, j]
@@ -84,7 +85,8 @@ class LogisticModel:
         return out
 
     def logit(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
-        return np.asarray(self.design(x) @ np.asarray(self.coef) + self.intercept)
+        coef = np.asarray(self.coef, dtype=np.float32)
+        return np.asarray(self.design(x) @ coef, dtype=np.float64) + self.intercept
 
     def predict(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
         return np.asarray(1.0 / (1.0 + np.exp(-self.logit(x))))
@@ -95,7 +97,7 @@ class LogisticModel:
         With standardized features the average person's terms are 0, so a term is how
         far this feature moves this person's log-odds; the last column is the intercept.
         """
-        d = self.design(x) * np.asarray(self.coef)[None, :]
+        d = self.design(x).astype(np.float64) * np.asarray(self.coef)[None, :]
         k = len(self.columns)
         terms = d[:, :k].copy()
         for j, col in enumerate(self.missing_columns):
