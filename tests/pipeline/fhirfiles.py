@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pyarrow.parquet as pq
+
+from bmb.engines.lake import open_lake
+from bmb.lake.store import Lake
+from bmb.pipeline.ingest import IngestReport
 
 CF_SYSTEM = "http://hl7.it/sid/codiceFiscale"
 SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
@@ -128,3 +135,23 @@ def write_json(path: Path, value: Resource) -> Path:
     data = json.dumps(value).encode()
     path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
     return path
+
+
+@dataclass
+class Ingested:
+    """A lake after an ingestion, its key and the report, with query helpers."""
+
+    root: Path
+    key: bytes
+    report: IngestReport
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        with open_lake(self.root, restricted=True) as e:
+            rows: list[dict[str, Any]] = e.query(sql).to_pylist()
+            return rows
+
+    def bmb_table(self, name: str) -> list[dict[str, Any]]:
+        """A ``bmb.*`` table engines do not show (person_key, fhir_key), as of now."""
+        lake = Lake.open(self.root)
+        files = lake.data_files(f"bmb.{name}")
+        return pq.ParquetDataset(files).read().to_pylist() if files else []
