@@ -42,6 +42,20 @@ LEFT JOIN (SELECT co.person_id FROM condition_occurrence co
   ON c.person_id = p.person_id
 GROUP BY 1 ORDER BY 1"
 
+echo
+echo "== 6. The chronic-condition registry (BDA-style rules), checked against the generator's truth"
+"$BMB" registry build --lake "$OUT/lake" --truth "$OUT/region/truth"
+
+echo
+echo "== 7. The stratification pyramid and the planners' report"
+"$BMB" stratify --lake "$OUT/lake"
+"$BMB" report planning --lake "$OUT/lake" --out "$OUT/planning.html"
+
+echo
+echo "== 8. The audit trail of everything above"
+"$BMB" audit verify --lake "$OUT/lake"
+
 end=$(date +%s)
 echo
-echo "Demo finished in $((end - start)) s. Lake: $OUT/lake  (try: $BMB sql --lake $OUT/lake \"SELECT ...\")"
+echo "Demo finished in $((end - start)) s. Lake: $OUT/lake   Report: $OUT/planning.html"
+echo "Try: $BMB sql --lake $OUT/lake \"SELECT count(*) FROM drug_exposure\""

@@ -260,6 +260,17 @@ def test_lake_sql_needs_a_steward_once_users_exist(cli: Cli) -> None:
     assert query in out
 
 
+def test_whole_lake_analytics_need_a_steward_once_users_exist(cli: Cli) -> None:
+    assert cli("registry build --no-save", user="rita")[0] == 1
+    assert cli("registry build --no-save")[0] == 2  # nobody named: who is acting?
+    code, _, err = cli("registry build --no-save", user="stefano")
+    assert code == 0, err
+    code, out, _ = cli("audit log --action lake.analyze --json", user="aldo")
+    assert '"bmb registry build"' in out
+    assert '"refused"' in out
+    assert '"ok"' in out
+
+
 def test_every_governance_command_has_help_with_an_example(cli: Cli) -> None:
     groups = {
         "user": ["add", "list", "disable", "token", "revoke-token", "password", "whoami"],
@@ -291,6 +302,9 @@ def test_init_creates_the_store_and_the_signing_key_outside_the_lake(
     assert any(k.endswith(".audit-ed25519") for k in keys)
     assert any(k.endswith(".audit-ed25519.pub") for k in keys)
     capsys.readouterr()
+    # No users yet: the lake is ungoverned and its operating-system account may verify.
+    assert run(["audit", "verify", "--lake", str(lake)]) == 0
+    assert "intact" in capsys.readouterr().out
     assert run(["user", "add", "carla", "--role", "controller", "--lake", str(lake)]) == 0
     token = capsys.readouterr().out.strip().splitlines()[-1]
     monkeypatch.setenv("BMB_TOKEN", token)

@@ -125,6 +125,8 @@ class World:
             ),
             Action.LAKE_INGEST: lambda: require(s, actor, Action.LAKE_INGEST, "lake"),
             Action.LAKE_SQL: lambda: require(s, actor, Action.LAKE_SQL, "lake"),
+            Action.LAKE_ANALYZE: lambda: require(s, actor, Action.LAKE_ANALYZE, "lake"),
+            Action.LAKE_EXPORT: lambda: require(s, actor, Action.LAKE_EXPORT, "lake"),
             Action.OPTOUT_SELF: lambda: optout.set_opt_out(
                 s, actor=actor, person_id=None, opted_out=not self.opted_out(actor)
             ),

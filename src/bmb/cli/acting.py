@@ -31,12 +31,27 @@ AsOption = typer.Option(
 
 
 @contextmanager
-def acting(lake: Path | None, as_user: str | None) -> Iterator[tuple[Lake, GovernanceStore, Actor]]:
-    """The lake, its governance store, and the authenticated acting user."""
-    from bmb.service.governed import authenticate, governance
+def acting(
+    lake: Path | None, as_user: str | None, *, ungoverned_ok: bool = False
+) -> Iterator[tuple[Lake, GovernanceStore, Actor]]:
+    """The lake, its governance store, and the authenticated acting user.
+
+    With ``ungoverned_ok``, a lake that has no BMB users yet is acted on by the
+    operating-system account (as ``bmb ingest`` does); the action functions still decide
+    what that account may do (:data:`bmb.governance.access.UNGOVERNED_ACTIONS`).
+    """
+    import os
+
+    from bmb.domain.governance.actors import Actor
+    from bmb.governance.users import user_count
+    from bmb.service.governed import authenticate, governance, os_login
 
     with governance(lake_dir(lake)) as (the_lake, store):
-        actor = authenticate(store, as_user, interactive=sys.stdin.isatty())
+        named = as_user or os.environ.get("BMB_USER") or os.environ.get("BMB_TOKEN")
+        if ungoverned_ok and not named and user_count(store) == 0:
+            actor = Actor.system(os_login())
+        else:
+            actor = authenticate(store, as_user, interactive=sys.stdin.isatty())
         yield the_lake, store, actor
 
 

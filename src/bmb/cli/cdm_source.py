@@ -57,8 +57,14 @@ def open_cdm(
     postgres: str | None,
     cdm_schema: str = "public",
     results_schema: str | None = None,
+    *,
+    command: str,
 ) -> Iterator[Engine]:
-    """The engine over the chosen CDM, closed on exit."""
+    """The engine over the chosen CDM, closed on exit.
+
+    The lake is read outside any permit, so opening it is gated and audited as
+    ``lake.analyze`` (a steward's action once the lake has users).
+    """
     if cdm_csv is not None and postgres is not None:
         raise UsageError("give one of --cdm-csv and --postgres, not both")
     engine: Engine
@@ -80,9 +86,18 @@ def open_cdm(
             raise UsageError(
                 f"no lake at {root}", hint="give --lake DIR, --cdm-csv DIR or --postgres DSN"
             )
+        from bmb.domain.governance.roles import Action
         from bmb.engines.lake import open_lake
+        from bmb.service.governed import audited_lake_command
 
-        engine = open_lake(root)
+        with audited_lake_command(root, Action.LAKE_ANALYZE, command) as kept:
+            engine = open_lake(root)
+            kept["snapshot"] = engine.snapshot_label
+            try:
+                yield engine
+            finally:
+                engine.close()
+        return
     try:
         yield engine
     finally:

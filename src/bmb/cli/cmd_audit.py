@@ -40,6 +40,8 @@ def verify(
     Detects a changed, removed or reordered entry anywhere, and the removal of the newest
     entries back to the last checkpoint.
 
+    On a lake with no BMB users yet, the operating-system account may verify.
+
     Example: bmb audit verify --as aldo
     """
     from bmb.cli.console import console
@@ -47,7 +49,7 @@ def verify(
     from bmb.governance.signing import default_key_path, load_public_key, public_key_path
     from bmb.governance.trail import verify_trail
 
-    with acting(lake, as_user) as (the_lake, store, actor):
+    with acting(lake, as_user, ungoverned_ok=True) as (the_lake, store, actor):
         key_path = public_key or public_key_path(default_key_path(the_lake.identity.lake_id))
         trusted = load_public_key(key_path) if key_path.is_file() else None
         if public_key is not None and trusted is None:
@@ -88,7 +90,7 @@ def log(
     from bmb.cli.console import print_table
     from bmb.governance.trail import read_trail
 
-    with acting(lake, as_user) as (_, store, actor):
+    with acting(lake, as_user, ungoverned_ok=True) as (_, store, actor):
         entries = read_trail(
             store,
             actor=actor,

@@ -52,7 +52,9 @@ def characterize(
 
     if drugs not in ("auto", "drug_era", "drug_exposure"):
         raise UsageError(f"--drugs {drugs!r}", hint="use auto, drug_era or drug_exposure")
-    with open_cdm(lake, cdm_csv, postgres, cdm_schema, results_schema) as engine:
+    with open_cdm(
+        lake, cdm_csv, postgres, cdm_schema, results_schema, command="bmb characterize"
+    ) as engine:
         refs = [cohort_ref(engine, p, i + 1) for i, p in enumerate(cohorts)]
         source = drugs
         if source == "auto":

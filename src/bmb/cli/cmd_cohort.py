@@ -56,7 +56,9 @@ def run(
     from bmb.cli.console import console, print_table
 
     parsed = [read_definition(p) for p in definitions]  # fail on a bad file before any work
-    with open_cdm(lake, cdm_csv, postgres, cdm_schema, results_schema) as engine:
+    with open_cdm(
+        lake, cdm_csv, postgres, cdm_schema, results_schema, command="bmb cohort run"
+    ) as engine:
         results = [generate_cohort(engine, d, cohort_id=first_id + i) for i, d in enumerate(parsed)]
     for path, r in zip(definitions, results, strict=True):
         console.print(

@@ -60,7 +60,7 @@ def indicators(
     catalogue = default_indicators()
     chosen = [catalogue.get(n) for n in which] if which else list(catalogue.indicators)
     results = []
-    with open_planning_lake(lake) as engine:
+    with open_planning_lake(lake, "bmb indicators") as engine:
         ys = years_of(engine, years)
         last = last_data_date(engine)
         start = date(min(ys), 1, 1)

@@ -35,9 +35,14 @@ def import_cdm(
     Example: bmb import-cdm ../shared/fixtures/eunomia/GiBleed_5.3 --lake ./bmb-lake
     """
     from bmb.cli.console import console, print_table
+    from bmb.domain.governance.roles import Action
     from bmb.pipeline.import_cdm import import_cdm as run_import
+    from bmb.service.governed import audited_lake_command
 
-    report = run_import(lake_dir(lake), source)
+    root = lake_dir(lake)
+    with audited_lake_command(root, Action.LAKE_INGEST, "bmb import-cdm") as kept:
+        report = run_import(root, source)
+        kept.update(source=str(source), rows=dict(report.rows), snapshot=report.snapshot.label())
     print_table("Rows imported", ["table", "# rows"], sorted(report.rows.items()))
     for note in report.notes:
         console.print(f"[dim]{note}[/]")
@@ -60,11 +65,19 @@ def export_postgres(
     Example: bmb export postgres --dsn postgresql://postgres@127.0.0.1/test --schema cdm
     """
     from bmb.cli.console import console
+    from bmb.domain.governance.roles import Action
     from bmb.engines.lake import open_lake
     from bmb.engines.postgres_export import engine_tables, export_cdm
+    from bmb.service.governed import audited_lake_command
 
-    with open_lake(lake_dir(lake), snapshot=snapshot) as engine:
+    root = lake_dir(lake)
+    with (
+        audited_lake_command(root, Action.LAKE_EXPORT, "bmb export postgres") as kept,
+        open_lake(root, snapshot=snapshot) as engine,
+    ):
+        kept.update(schema=schema, snapshot=engine.snapshot_label)
         report = export_cdm(dsn, schema, engine_tables(engine), replace=replace, indexes=indexes)
+        kept["rows"] = dict(report.rows)
         total = sum(report.rows.values())
         console.print(
             f"Exported {engine.snapshot_label} to schema {report.schema}: "

@@ -67,7 +67,7 @@ def comorbidity(
     spec_c = ComorbiditySpec(
         lookback_days=lookback_days, settings=tuple(s.strip() for s in settings.split(","))
     )
-    with open_planning_lake(lake) as engine:
+    with open_planning_lake(lake, "bmb comorbidity") as engine:
         spec = PopulationSpec.years(years_of(engine, years), region=region)
         result = build_comorbidity(engine, spec, spec_c)
         summary = engine.query(
@@ -152,7 +152,7 @@ def stratify(
         cfg = parse_pyramid_text(config.read_text(encoding="utf-8"), str(config))
     else:
         cfg = default_pyramid()
-    with open_planning_lake(lake) as engine:
+    with open_planning_lake(lake, "bmb stratify") as engine:
         spec = PopulationSpec.years(years_of(engine, years), region=region)
         reg = build_registry(engine, spec, rule_set)
         result = build_stratification(engine, spec, registry=reg, config=cfg)
@@ -255,7 +255,7 @@ def network(
 
     rule_set = _rules(rules)
     assert isinstance(rule_set, RuleSet)
-    with open_planning_lake(lake) as engine:
+    with open_planning_lake(lake, "bmb network") as engine:
         y = year if year is not None else years_of(engine, None)[-1]
         reg = build_registry(engine, PopulationSpec.years([y], region=region), rule_set)
         net = comorbidity_network(engine, reg, y, alpha=alpha)

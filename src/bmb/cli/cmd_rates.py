@@ -96,7 +96,9 @@ def incidence(
         raise UsageError(str(exc)) from None
     dims = _strata(strata, ("age", "sex", "year"))
     std = _standard(standardize)
-    with open_cdm(lake, cdm_csv, postgres, cdm_schema, results_schema) as engine:
+    with open_cdm(
+        lake, cdm_csv, postgres, cdm_schema, results_schema, command="bmb incidence"
+    ) as engine:
         t = cohort_ref(engine, target, 1)
         o = cohort_ref(engine, outcome, 2)
         result = run(
@@ -192,7 +194,9 @@ def prevalence(
     spans = _periods(date_, period, years)
     dims = _strata(strata, ("age", "sex"))
     std = _standard(standardize)
-    with open_cdm(lake, cdm_csv, postgres, cdm_schema, results_schema) as engine:
+    with open_cdm(
+        lake, cdm_csv, postgres, cdm_schema, results_schema, command="bmb prevalence"
+    ) as engine:
         o = cohort_ref(engine, outcome, 1)
         p = cohort_ref(engine, population, 2) if population is not None else None
         result = run(

@@ -110,7 +110,7 @@ def build(
         rule_set = parse_rules_text(rules_file.read_text(encoding="utf-8"), str(rules_file))
     else:
         rule_set = default_rules()
-    with open_planning_lake(lake) as engine:
+    with open_planning_lake(lake, "bmb registry build") as engine:
         spec = PopulationSpec.years(years_of(engine, years), region=region)
         result = build_registry(engine, spec, rule_set)
         prev = prevalence(engine, result)

@@ -74,7 +74,7 @@ def planning(
     models = [load_model(m) for m in model or []]
     from bmb.cli.console import progress_bar
 
-    with open_planning_lake(lake) as engine, progress_bar() as bar:
+    with open_planning_lake(lake, "bmb report planning") as engine, progress_bar() as bar:
         y = year if year is not None else years_of(engine, None)[-1]
         ind_years = parse_years(indicator_years) if indicator_years else [y]
         report = planning_report(

@@ -82,7 +82,7 @@ def train(
 
     which = _outcome(outcome)
     assert isinstance(which, Outcome)
-    with open_planning_lake(lake) as engine:
+    with open_planning_lake(lake, "bmb risk train") as engine:
         run = train_risk_model(
             engine, which, train_year, validation_year=validation_year, region=region
         )
@@ -244,7 +244,7 @@ def score(
     from bmb.domain.errors import UsageError
 
     m = load_model(model)
-    with open_planning_lake(lake) as engine:
+    with open_planning_lake(lake, "bmb risk score") as engine:
         if on:
             try:
                 day = date.fromisoformat(on)

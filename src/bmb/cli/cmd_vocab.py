@@ -32,9 +32,14 @@ def load(
     Example: bmb vocab load ~/athena/vocabulary_download_v5 --lake ./bmb-lake
     """
     from bmb.cli.console import console, print_table
+    from bmb.domain.governance.roles import Action
     from bmb.pipeline.athena import load_vocabulary
+    from bmb.service.governed import audited_lake_command
 
-    report = load_vocabulary(lake_dir(lake), directory)
+    root = lake_dir(lake)
+    with audited_lake_command(root, Action.LAKE_INGEST, "bmb vocab load") as kept:
+        report = load_vocabulary(root, directory)
+        kept.update(source=str(directory), snapshot=report.snapshot.label())
     print_table("Loaded from the download", ["table", "# rows"], sorted(report.loaded.items()))
     print_table("CDM rows re-mapped", ["table", "# rows"], sorted(report.remapped.items()))
     console.print(

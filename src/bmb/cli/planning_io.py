@@ -42,18 +42,26 @@ SaveOption = typer.Option(
 
 
 @contextmanager
-def open_planning_lake(lake: Path | None) -> Iterator[LakeEngine]:
-    """The lake's current snapshot in DuckDB, closed on exit."""
+def open_planning_lake(lake: Path | None, command: str) -> Iterator[LakeEngine]:
+    """The lake's current snapshot in DuckDB, closed on exit; gated and audited.
+
+    Planning commands read every resident outside any permit: ``lake.analyze``, a
+    steward's action once the lake has users; the trail keeps the command and snapshot.
+    """
     root = lake_dir(lake)
     if not root.exists():
         raise UsageError(f"no lake at {root}", hint="give --lake DIR or set BMB_LAKE")
+    from bmb.domain.governance.roles import Action
     from bmb.engines.lake import open_lake
+    from bmb.service.governed import audited_lake_command
 
-    engine = open_lake(root)
-    try:
-        yield engine
-    finally:
-        engine.close()
+    with audited_lake_command(root, Action.LAKE_ANALYZE, command) as kept:
+        engine = open_lake(root)
+        kept["snapshot"] = engine.snapshot_label
+        try:
+            yield engine
+        finally:
+            engine.close()
 
 
 def years_of(engine: LakeEngine, text: str | None) -> list[int]:

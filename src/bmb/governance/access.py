@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+from sqlalchemy import func, select
+
 from bmb.domain.governance.actors import Actor
 from bmb.domain.governance.errors import AccessDeniedError
 from bmb.domain.governance.roles import Action, allowed
 from bmb.governance.audit import record_refusal
 from bmb.governance.db import GovernanceStore
+from bmb.governance.schema import UserRow
+
+#: What the operating-system account may do on a lake that has no BMB users yet (an
+#: ungoverned lake, as ``bmb ingest`` and ``bmb sql`` treat it): read and verify the trail.
+#: Everything else needs a user, so the first governed act is creating one.
+UNGOVERNED_ACTIONS = frozenset({Action.AUDIT_VERIFY, Action.AUDIT_READ})
 
 
 def require(
@@ -28,6 +36,8 @@ def require(
 ) -> None:
     """Refuse (and audit) unless the actor's role may do ``action`` and ``rule`` holds."""
     if actor.role is None:
+        if action in UNGOVERNED_ACTIONS and _no_users(store):
+            return
         refuse(store, actor, action, target, "an authenticated user is required (see bmb user)")
     if not allowed(actor.role, action):
         refuse(store, actor, action, target, f"role {actor.role.value} may not {action.value}")
@@ -40,3 +50,8 @@ def refuse(
 ) -> NoReturn:
     record_refusal(store, actor=actor, action=action.value, target=target, reason=reason)
     raise AccessDeniedError(f"{actor.name} may not {action.value} {target}: {reason}")
+
+
+def _no_users(store: GovernanceStore) -> bool:
+    with store.transaction() as tx:
+        return int(tx.execute(select(func.count()).select_from(UserRow)).scalar_one()) == 0

@@ -155,6 +155,26 @@ def lake_gate(lake_root: Path, action: Action, target: str) -> Actor:
         return actor
 
 
+@contextmanager
+def audited_lake_command(
+    lake_root: Path, action: Action, command: str, details: dict[str, Any] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Gate a whole-lake command (:func:`lake_gate`) and audit how it ended.
+
+    Yields a dict the command may fill with what the trail should keep (snapshots
+    written, rows); on exit one entry is appended: ``ok``, or ``failed`` with the error.
+    """
+    actor = lake_gate(lake_root, action, "lake")
+    kept: dict[str, Any] = {"command": command, **(details or {})}
+    try:
+        yield kept
+    except Exception as exc:
+        kept["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        record(lake_root, actor, action.value, "lake", kept, Outcome.FAILED)
+        raise
+    record(lake_root, actor, action.value, "lake", kept)
+
+
 def record(
     lake_root: Path,
     actor: Actor,

@@ -51,6 +51,8 @@ class Action(StrEnum):
     OUTPUT_DOWNLOAD = "output.download"
     LAKE_INGEST = "lake.ingest"
     LAKE_SQL = "lake.sql"
+    LAKE_ANALYZE = "lake.analyze"
+    LAKE_EXPORT = "lake.export"
     OPTOUT_SELF = "optout.self"
     OPTOUT_REGISTER = "optout.register"
     OPTOUT_READ = "optout.read"
@@ -91,6 +93,11 @@ MATRIX: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.OUTPUT_DOWNLOAD: frozenset({_P, _R}),
         Action.LAKE_INGEST: frozenset({_C, _S}),
         Action.LAKE_SQL: frozenset({_S}),
+        # Whole-lake analytics (registry, cohorts, rates, models, the planning report)
+        # run outside any permit, so they are the steward's, like ad-hoc SQL; everyone
+        # else works in a permit-scoped session.
+        Action.LAKE_ANALYZE: frozenset({_S}),
+        Action.LAKE_EXPORT: frozenset({_C, _S}),
         Action.OPTOUT_SELF: frozenset({_Z}),
         Action.OPTOUT_REGISTER: frozenset({_C, _S}),
         Action.OPTOUT_READ: frozenset({_C, _S, _A}),
