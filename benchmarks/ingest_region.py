@@ -98,7 +98,8 @@ def main() -> None:
     os.environ["XDG_CONFIG_HOME"] = str(work / "config")
     region = args.region
     if region is None:
-        first, last = (int(y) for y in args.years.split("-"))
+        years = [int(y) for y in args.years.split("-")]
+        first, last = years[0], years[-1]
         region = work / "region"
         if not region.exists():
             print(f"generating {args.persons:,} persons {first}-{last} ...", flush=True)

@@ -61,8 +61,11 @@ def _deaths(d: Path) -> Path:
     return d
 
 
-def test_init_ingest_status_sql_round_trip(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    lake = str(env / "lake")
+def test_init_ingest_status_sql_round_trip(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(env)
+    lake = "lake"  # relative, as people type it
     assert run(["init", lake]) == 0
     capsys.readouterr()
     flows = _deaths(env / "flows")

@@ -28,9 +28,12 @@ def default_lake_dir() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class LakePaths:
-    """The files and folders of one lake."""
+    """The files and folders of one lake (the root made absolute: Iceberg needs URIs)."""
 
     root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).expanduser().absolute())
 
     @property
     def identity(self) -> Path:
