@@ -112,3 +112,31 @@ def test_future_dates_are_impossible() -> None:
     assert {"field": "data_decesso", "reason": "impossible_date", "detail": "21240105"} in row[
         "_errors"
     ]  # type: ignore[operator]
+
+
+def test_cutting_in_slices_on_threads_gives_the_same_fields_as_one_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bmb.sources.flows import cut
+
+    d2 = LAYOUTS["pharmacy_d2"]
+    good = _fixed_record(d2, {"regione": "070", "asl": "103", "codice_prodotto": " 01234 "})
+    lines = [good, "", good[:30], good + "XYZ", "   ", good.replace("070", "7 0")] * 5
+    table = split_lines("\n".join(lines).encode() + b"\n").table
+    whole = cut.cut_fixed(d2, table)
+    monkeypatch.setattr(cut, "SLICE_ROWS", 4)
+    sliced = cut.cut_fixed(d2, table)
+    assert sliced.num_rows == whole.num_rows == len(lines)
+    for name in whole.column_names:
+        assert sliced.column(name).to_pylist() == whole.column(name).to_pylist(), name
+    assert whole.column("_v_codice_prodotto").to_pylist()[0] == "01234"
+    assert whole.column("_v_regione").to_pylist()[1] is None
+
+
+def test_records_without_errors_get_an_empty_typed_list_and_bad_ones_every_error() -> None:
+    d2 = LAYOUTS["pharmacy_d2"]
+    rec = _fixed_record(d2, {"regione": "070", "data_prescrizione": "31022024", "quantita": "1X"})
+    rows = _parse(d2, (rec + "\n").encode())
+    reasons = sorted((e["field"], e["reason"]) for e in rows[0]["_errors"])  # type: ignore[union-attr]
+    assert ("data_prescrizione", "invalid_date") in reasons
+    assert ("quantita", "not_a_number") in reasons

@@ -279,15 +279,23 @@ class Batch:
         flows that legitimately repeat records from one period to the next. Windows run
         over the short key columns only; texts are compared for the few repeats.
         """
-        cols = ", ".join(key)
-        part = f"_period, {cols}" if per_period else cols
+        part_cols = ("_period", *key) if per_period else key
+        part = ", ".join(part_cols)
+        same_key = " AND ".join(f"c.{c} IS NOT DISTINCT FROM k.{c}" for c in part_cols)
         with self.step("validate"):
+            # Keys that repeat are found by a hash aggregate; only their records (a few
+            # in a thousand) are then sorted by the window.
             self.con.execute(
-                "CREATE OR REPLACE TEMP TABLE _repeats AS SELECT r._file, r.line_number, "
+                "CREATE OR REPLACE TEMP TABLE _repeats AS WITH k AS (SELECT "
+                f"{part} FROM {table} WHERE len(_errors) = 0 GROUP BY ALL "
+                "HAVING count(*) > 1), "
+                f"c AS (SELECT c._file, c.line_number, {', '.join(f'c.{x}' for x in part_cols)} "
+                f"FROM {table} c JOIN k ON {same_key} WHERE len(c._errors) = 0) "
+                "SELECT r._file, r.line_number, "
                 "r.first_file, r.first_line, t.text = f.text AS same FROM (SELECT _file, "
                 "line_number, first_value(_file) OVER w AS first_file, "
                 "first_value(line_number) OVER w AS first_line, row_number() OVER w AS rn "
-                f"FROM {table} WHERE len(_errors) = 0 WINDOW w AS (PARTITION BY {part} "
+                f"FROM c WINDOW w AS (PARTITION BY {part} "
                 "ORDER BY _file, line_number)) r "
                 f"JOIN {table} t ON t._file = r._file AND t.line_number = r.line_number "
                 f"JOIN {table} f ON f._file = r.first_file AND f.line_number = r.first_line "
