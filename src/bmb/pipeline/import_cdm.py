@@ -78,7 +78,7 @@ def import_cdm(root: Path, source: Path) -> ImportReport:
             qname = f"cdm.{name}"
             if name in VOCABULARY_TABLES or name == "source_to_concept_map":
                 decl = all_tables()[qname]
-                existing = con.execute(files_select(decl, lake.data_files(qname))).to_arrow_table()
+                existing = con.sql(files_select(decl, lake.data_files(qname))).to_arrow_table()
                 merged = _merge(
                     existing, table, _VOCAB_KEYS.get(name, ()) or tuple(decl.field_names[:1])
                 )
