@@ -360,7 +360,7 @@ def chunk_resources(
             pc.binary_join_element_wise(s_id_p, "-px", ""),
             sp[hasp],
             stays["procedure"][hasp],
-            stays["admit_date"][hasp],
+            stays["surgery_date"][hasp],
             s_id_p,
         ),
     )

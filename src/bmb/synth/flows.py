@@ -152,9 +152,9 @@ def _sdo_pieces(st: Table, pv: PersonView, region: Region) -> list[Piece]:
         "poa_principale": np.full(m, "1"),
         "intervento_principale": nodot(st["procedure"], ".", ""),
         "data_intervento_principale": np.where(
-            st["procedure"] != "", st["admit_date"], np.datetime64("NaT")
+            st["procedure"] != "", st["surgery_date"], np.datetime64("NaT")
         ).astype("datetime64[D]"),
-        "ora_intervento_principale": np.where(st["procedure"] != "", st["admit_min"] + 60, -1),
+        "ora_intervento_principale": np.where(st["procedure"] != "", st["surgery_min"], -1),
     }
     for i in range(5):
         b[f"diagnosi_secondaria_{i + 1}"] = nodot(sec[:, i], ".", "")

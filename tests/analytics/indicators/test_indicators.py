@@ -83,15 +83,38 @@ def test_adjusted_rates_are_indirectly_standardized(ami: IndicatorResult) -> Non
     assert ami.region["adjusted_for"] in ("case mix", "age and sex", "none")
 
 
-def test_hip_fracture_counts_surgery_within_two_days_when_times_are_missing(
-    engine: LakeEngine,
-) -> None:
+def test_hip_fracture_surgery_is_timed_from_the_sdo_surgery_time(engine: LakeEngine) -> None:
     ind = default_indicators().get("hip_fracture_surgery_48h")
     r = compute_indicator(engine, ind, START, END)
     assert r.region["episodes"] > 0
     ages = r.episodes.column("age").to_pylist()
     assert min(ages) >= 65
     assert r.region["threshold"] == 60
+    # The SDO's ora_intervento_principale reaches procedure_datetime ...
+    timed = engine.query(
+        "SELECT count(*) AS n FROM procedure_occurrence "
+        "WHERE CAST(procedure_datetime AS TIME) <> TIME '00:00:00'"
+    ).to_pylist()[0]["n"]
+    assert timed > 0
+    # ... and the synthetic hospitals operate some hip fractures late (about 38%).
+    assert 20 < r.region["rate"] < 95
+
+
+def test_a_separated_covariate_is_left_out_of_the_case_mix() -> None:
+    from bmb.analytics.indicators import _fit
+
+    rng = np.random.default_rng(3)
+    n = 400
+    age = rng.normal(0, 1, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(age - 1)))).astype(np.float64)
+    rare = np.zeros(n)
+    rare[np.flatnonzero(y == 1)[:3]] = 1.0  # present in 3 episodes, all with the event
+    fitted = _fit(y, np.column_stack([age, rare]), ["age", "rare"])
+    assert fitted is not None
+    expected, odds = fitted
+    assert [o["covariate"] for o in odds] == ["age"]
+    assert odds[0]["odds_ratio"] > 1
+    assert abs(expected.sum() - y.sum()) < 1e-6 * n  # logistic: expected = observed
 
 
 def test_funnel_limits_match_the_normal_approximation_for_large_units() -> None:

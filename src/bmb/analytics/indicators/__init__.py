@@ -94,15 +94,28 @@ def _fit(
 
     if y.sum() < MIN_EVENTS or (len(y) - y.sum()) < MIN_EVENTS:
         return None
-    design = sm.add_constant(x, has_constant="add")
-    try:
-        fit = sm.GLM(y, design, family=sm.families.Binomial()).fit()
-    except (ValueError, np.linalg.LinAlgError):  # perfect separation, singular design
-        return None
-    params = np.asarray(fit.params)
-    if not np.all(np.isfinite(params)) or np.any(np.abs(params) > 20):
-        return None
-    ci = np.asarray(fit.conf_int())
+    names = list(names)
+    while True:
+        design = sm.add_constant(x, has_constant="add")
+        try:
+            fit = sm.GLM(y, design, family=sm.families.Binomial()).fit()
+        except (ValueError, np.linalg.LinAlgError):  # perfect separation, singular design
+            return None
+        params = np.asarray(fit.params)
+        ci = np.asarray(fit.conf_int())
+        # A covariate (quasi-)separated from the outcome (present in a handful of
+        # episodes, all with or all without the event) has an estimate running off to
+        # infinity: leave it out of the case mix and fit again, as PNE drops sparse
+        # risk factors.
+        wild = ~np.isfinite(params) | (np.abs(params) > 20) | ~np.all(np.isfinite(ci), axis=1)
+        wild |= np.any(np.abs(np.nan_to_num(ci, nan=1e9)) > 30, axis=1)
+        if not wild.any():
+            break
+        if wild[0] or not names:
+            return None
+        keep = ~wild[1:]
+        x = x[:, keep]
+        names = [n for n, k in zip(names, keep, strict=True) if k]
     odds = [
         {
             "covariate": name,
@@ -146,7 +159,9 @@ def compute_indicator(
         fitted = _fit(y, x, used) if used else None
         if fitted is not None:
             expected, odds = fitted
-            method, level = label, short
+            kept = [o["covariate"] for o in odds]
+            method = "logistic: " + ", ".join(kept) if kept != list(used) else label
+            level = short
             break
     episodes = pa.table(
         {

@@ -167,10 +167,18 @@ def map_sdo(b: Batch) -> None:
         },
         f"FROM ({dx}) d LEFT JOIN _code_map m ON m.vocabulary_id = 'ICD9CM' AND m.code = d.code",
     )
+    # Only the principal procedure has a time in the SDO (ora_intervento_principale):
+    # it becomes procedure_datetime, which the 48-hour outcome indicators need.
     px = " UNION ALL ".join(
         f"SELECT b.codice_istituto, b.numero_sdo, p.person_id, "
-        f"coalesce(b.{date}, b.data_ricovero) AS pdate, {icd9_proc('b.' + code)} AS code, "
-        f"{seq} AS seq {src} AND b.{code} IS NOT NULL"
+        f"coalesce(b.{date}, b.data_ricovero) AS pdate, "
+        + (
+            f"CASE WHEN b.{date} IS NOT NULL AND b.ora_intervento_principale IS NOT NULL "
+            f"THEN b.{date} + b.ora_intervento_principale END AS ptime, "
+            if seq == "0"
+            else "NULL::TIMESTAMP AS ptime, "
+        )
+        + f"{icd9_proc('b.' + code)} AS code, {seq} AS seq {src} AND b.{code} IS NOT NULL"
         for code, date, seq in _procedure_fields()
     )
     b.write(
@@ -182,7 +190,7 @@ def map_sdo(b: Batch) -> None:
             "person_id": "x.person_id",
             "procedure_concept_id": "coalesce(m.concept_id, 0)",
             "procedure_date": "x.pdate",
-            "procedure_datetime": "CAST(x.pdate AS TIMESTAMP)",
+            "procedure_datetime": "coalesce(x.ptime, CAST(x.pdate AS TIMESTAMP))",
             "procedure_type_concept_id": str(std.TYPE_CLAIM),
             "visit_occurrence_id": row_id("'SDO'", "x.codice_istituto", "x.numero_sdo"),
             "procedure_source_value": "x.code",
