@@ -135,3 +135,34 @@ def test_no_fiscal_code_or_name_outside_the_landing_zone(tmp_path: Path, lake_ro
         text = str(pq.read_table(path).to_pylist())
         assert ROSSI not in text
         assert BIANCHI not in text
+
+
+def test_duckdb_spills_inside_the_restricted_landing_zone(
+    tmp_path: Path, lake_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import stat
+
+    seen: list[tuple[bool, int]] = []
+
+    class Watch:
+        def start(self, task: str, total: float | None = None) -> None:
+            pass
+
+        def advance(self, task: str, amount: float = 1) -> None:
+            spill = lake_root / "landing" / "spill"
+            mode = stat.S_IMODE(os.stat(spill).st_mode) if spill.is_dir() else -1
+            seen.append((spill.is_dir(), mode))
+
+        def finish(self, task: str) -> None:
+            pass
+
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)  # DuckDB's default would be ./.tmp here
+    report = ingest(lake_root, [_flows(tmp_path)], progress=Watch())
+    assert report.records_in == 5
+    assert seen
+    assert all(s == (True, 0o700) for s in seen)
+    assert not (lake_root / "landing" / "spill").exists()  # removed when done
+    assert not (work / ".tmp").exists()

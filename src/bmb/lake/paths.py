@@ -5,7 +5,8 @@ LAKE/
   catalog.db       the Iceberg SQL catalog (SQLite)
   governance.db    the governance store (SQLite)
   warehouse/       Iceberg tables: cdm (the OMOP CDM), bmb (ledger, concepts), derived
-  landing/         restricted zone (mode 0700): raw files as received, quarantine
+  landing/         restricted zone (mode 0700): raw files as received, quarantine,
+                   spill/ (DuckDB's temporary files while ingesting)
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class LakePaths:
     @property
     def raw(self) -> Path:
         return self.landing / "raw"
+
+    @property
+    def spill(self) -> Path:
+        """Where DuckDB spills ingestion work (raw records) under memory pressure."""
+        return self.landing / "spill"
 
     @property
     def lock(self) -> Path:

@@ -12,6 +12,7 @@ changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -219,7 +220,15 @@ def ingest(
         total = sum(f.path.stat().st_size for f in files)
         total += sum(f.path.stat().st_size for f in fhir_files)
         progress.start("ingest", total)
-        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
+        # Staged records still hold fiscal codes and names: when DuckDB spills them to
+        # disk, it must be inside the restricted landing zone, never ./.tmp.
+        spill = lake.paths.spill
+        shutil.rmtree(spill, ignore_errors=True)  # left by a killed run
+        spill.mkdir(mode=0o700, parents=True)
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit,
+            "temp_directory": str(spill),
+        }
         if threads:
             config["threads"] = threads
         con = duckdb.connect(config=config)
@@ -254,6 +263,7 @@ def ingest(
                 landed_before |= {shas[f.path] for f in fresh_fhir}
             progress.advance("ingest", sum(f.path.stat().st_size for f in fhir_unit))
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
         progress.finish("ingest")
     return report
 
