@@ -128,7 +128,11 @@ def ingest(
     lake: Path = LakeOption,
     key_file: Path = KeyFileOption,
     threads: int = typer.Option(0, help="DuckDB threads (0 = all cores)."),
-    memory_limit: str = typer.Option("4GB", help="DuckDB memory limit."),
+    memory_limit: str = typer.Option(
+        "3GB",
+        help="DuckDB memory limit; beyond it DuckDB spills to the restricted landing zone. "
+        "The whole process peaks about 2.5 GB above it on the largest batches.",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Ingest Italian flow files and FHIR R4: land, validate, pseudonymize, map, commit.

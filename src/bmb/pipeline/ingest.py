@@ -196,7 +196,7 @@ def ingest(
     key_file: Path | None = None,
     progress: Progress | None = None,
     threads: int | None = None,
-    memory_limit: str = "4GB",
+    memory_limit: str = "3GB",
     batch_bytes: int = 256 << 20,
 ) -> IngestReport:
     """Ingest the flow files under ``paths`` into the lake at ``root``."""
