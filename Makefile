@@ -31,8 +31,8 @@ typecheck: $(STAMP)  ## mypy --strict on src/
 imports: $(STAMP)  ## the package layers of DESIGN.md (import-linter)
 	$(BIN)/lint-imports
 
-unit: $(STAMP)  ## the test suite
-	$(BIN)/pytest -n 2 -q
+unit: $(STAMP)  ## the test suite, the whole Spark suite included (BMB_TEST_SPARK=ci for the subset)
+	BMB_TEST_SPARK=$${BMB_TEST_SPARK:-all} $(BIN)/pytest -n 2 -q
 
 bench: $(STAMP)  ## the benchmarks (long: whole region)
 	$(BIN)/python -m benchmarks

@@ -24,13 +24,14 @@ from bmb.engines.cdm_load import cdm_table, load_cdm
 PG_DSN = os.environ.get("BMB_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 #: The whole spec suite on Spark takes about seven minutes on two cores (every Spark
-#: query costs half a second even on ten rows): it runs with BMB_TEST_SPARK=all, and a
-#: subset (``engine_case_params``' ``spark_in_ci``) always runs.
+#: query costs half a second even on ten rows): ``make test`` (CI) runs it, setting
+#: BMB_TEST_SPARK=all; a plain ``pytest`` runs a subset (``engine_case_params``'
+#: ``spark_in_ci``) so that the inner loop stays quick.
 SPARK_ALL = os.environ.get("BMB_TEST_SPARK") == "all"
 _SPARK_FULL = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not SPARK_ALL, reason="whole Spark suite: ~7 min, run with BMB_TEST_SPARK=all"
+        not SPARK_ALL, reason="whole Spark suite: ~7 min, make test runs it (or BMB_TEST_SPARK=all)"
     ),
 ]
 
