@@ -23,6 +23,8 @@ HOME: Final = 8536
 NURSING_FACILITY: Final = 8676
 REHABILITATION_FACILITY: Final = 8920
 HOSPICE: Final = 8546
+# 262, 581476 and 722455 as HL7's FHIR-to-OMOP IG maps Encounter.class OBSENC, HH, VR
+# (ConceptMap EncounterClass, v1.0.0 informative).
 ER_AND_INPATIENT_VISIT: Final = 262
 HOME_VISIT: Final = 581476
 TELEHEALTH: Final = 722455
