@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 
 from bmb.domain.governance.audit import FaultKind
 from bmb.governance import users
-from bmb.governance.audit import checkpoint, verify
+from bmb.governance.audit import VerifyReport, checkpoint, verify
 from bmb.governance.db import GovernanceStore, open_store
 from bmb.governance.schema import AuditHeadRow, AuditRow, CheckpointRow
 from bmb.governance.signing import Signer, create_key
@@ -124,10 +124,8 @@ def test_checkpoints_are_signed_periodically(people: People, signer: Signer) -> 
     assert report.checkpoints >= 2
 
 
-def test_concurrent_appends_keep_one_chain(tmp_path: object) -> None:
-    from pathlib import Path
-
-    url = f"sqlite:///{Path(str(tmp_path)) / 'g.db'}"
+def _three_threads_append(url: str, per_thread: int) -> VerifyReport:
+    """Three connections issue tokens at once; the chain they leave, verified."""
     store = open_store(url, lake_id=LAKE_ID)
     info = users.bootstrap_controller(store, actor=KEY_HOLDER, name="carla", password=None)
     errors: list[BaseException] = []
@@ -135,7 +133,7 @@ def test_concurrent_appends_keep_one_chain(tmp_path: object) -> None:
     def work() -> None:
         s = open_store(url, lake_id=LAKE_ID)
         try:
-            for i in range(15):
+            for i in range(per_thread):
                 users.issue_token(s, actor=info.actor(), name="carla", label=str(i))
         except BaseException as exc:
             errors.append(exc)
@@ -150,6 +148,13 @@ def test_concurrent_appends_keep_one_chain(tmp_path: object) -> None:
     assert not errors
     report = verify(store, public_key=None)
     store.close()
+    return report
+
+
+def test_concurrent_appends_keep_one_chain(tmp_path: object) -> None:
+    from pathlib import Path
+
+    report = _three_threads_append(f"sqlite:///{Path(str(tmp_path)) / 'g.db'}", 15)
     assert report.ok
     assert report.entries == 1 + 45
 
@@ -163,28 +168,6 @@ def test_concurrent_appends_on_postgres_keep_one_chain(pg_database: str) -> None
     schema = f"c_{secrets.token_hex(4)}"
     with psycopg.connect(pg_database.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")  # type: ignore[arg-type]
-    url = f"{pg_database}?options=-csearch_path%3D{schema}"
-    store = open_store(url, lake_id=LAKE_ID)
-    info = users.bootstrap_controller(store, actor=KEY_HOLDER, name="carla", password=None)
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        s = open_store(url, lake_id=LAKE_ID)
-        try:
-            for i in range(10):
-                users.issue_token(s, actor=info.actor(), name="carla", label=str(i))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            s.close()
-
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    report = verify(store, public_key=None)
-    store.close()
+    report = _three_threads_append(f"{pg_database}?options=-csearch_path%3D{schema}", 10)
     assert report.ok
     assert report.entries == 31
