@@ -12,6 +12,7 @@ from bmb.domain.errors import UsageError
 from bmb.domain.governance.errors import AccessDeniedError, AuthenticationError
 from bmb.domain.governance.roles import Role
 from bmb.governance import users
+from bmb.governance.access import user_count
 from bmb.governance.audit import read_entries, verify
 from bmb.governance.db import GovernanceStore, open_store, schema_revision
 from bmb.governance.schema import Base
@@ -30,7 +31,7 @@ def test_reopening_a_store_keeps_its_data(tmp_path: Path) -> None:
     with open_store(url, lake_id=LAKE_ID) as s:
         users.bootstrap_controller(s, actor=KEY_HOLDER, name="carla", password=PASSWORD)
     with open_store(url, lake_id=LAKE_ID) as s:
-        assert users.user_count(s) == 1
+        assert user_count(s) == 1
         assert verify(s, public_key=None).ok
 
 

@@ -43,7 +43,7 @@ def acting(
     import os
 
     from bmb.domain.governance.actors import Actor
-    from bmb.governance.users import user_count
+    from bmb.governance.access import user_count
     from bmb.service.governed import authenticate, governance, os_login
 
     with governance(lake_dir(lake)) as (the_lake, store):

@@ -59,6 +59,7 @@ def add(
     from bmb.domain.governance.roles import Role, parse_role
     from bmb.domain.identity import InvalidIdentifierError, person_id
     from bmb.governance import users
+    from bmb.governance.access import user_count
     from bmb.service.governed import governance, os_login
 
     try:
@@ -73,7 +74,7 @@ def add(
                 pid = person_id(the_lake.key(key_file), fiscal_code)
             except InvalidIdentifierError as exc:
                 raise UsageError(f"--fiscal-code: {exc.detail}") from None
-        if users.user_count(store) == 0:
+        if user_count(store) == 0:
             if the_role is not Role.CONTROLLER:
                 raise UsageError("the first user must be a controller (--role controller)")
             the_lake.key(key_file)  # proof of being the controller: holding the key

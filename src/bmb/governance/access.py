@@ -36,7 +36,7 @@ def require(
 ) -> None:
     """Refuse (and audit) unless the actor's role may do ``action`` and ``rule`` holds."""
     if actor.role is None:
-        if action in UNGOVERNED_ACTIONS and _no_users(store):
+        if action in UNGOVERNED_ACTIONS and user_count(store) == 0:
             return
         refuse(store, actor, action, target, "an authenticated user is required (see bmb user)")
     if not allowed(actor.role, action):
@@ -52,6 +52,7 @@ def refuse(
     raise AccessDeniedError(f"{actor.name} may not {action.value} {target}: {reason}")
 
 
-def _no_users(store: GovernanceStore) -> bool:
+def user_count(store: GovernanceStore) -> int:
+    """How many BMB users the store has; none means the lake is not governed yet."""
     with store.transaction() as tx:
-        return int(tx.execute(select(func.count()).select_from(UserRow)).scalar_one()) == 0
+        return int(tx.execute(select(func.count()).select_from(UserRow)).scalar_one())

@@ -76,11 +76,6 @@ def _check_password(password: str | None) -> None:
         raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
 
 
-def user_count(store: GovernanceStore) -> int:
-    with store.transaction() as tx:
-        return int(tx.execute(select(func.count()).select_from(UserRow)).scalar_one())
-
-
 def _insert_user(
     tx: Session,
     *,

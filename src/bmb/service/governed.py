@@ -144,8 +144,7 @@ def lake_gate(lake_root: Path, action: Action, target: str) -> Actor:
     the command acts, and is audited as such. Once the first user exists, these commands
     need a user whose role allows them (``$BMB_USER`` and ``$BMB_TOKEN``).
     """
-    from bmb.governance.access import require
-    from bmb.governance.users import user_count
+    from bmb.governance.access import require, user_count
 
     with governance(lake_root) as (_, store):
         if user_count(store) == 0:
