@@ -25,6 +25,7 @@ from bmb.domain.errors import DataError, UsageError
 if TYPE_CHECKING:
     from bmb.analytics.rates.common import CohortRef
     from bmb.engines.base import Engine
+    from bmb.engines.lake import LakeEngine
 
 CdmCsvOption = typer.Option(
     None,
@@ -86,22 +87,33 @@ def open_cdm(
             raise UsageError(
                 f"no lake at {root}", hint="give --lake DIR, --cdm-csv DIR or --postgres DSN"
             )
-        from bmb.domain.governance.roles import Action
-        from bmb.engines.lake import open_lake
-        from bmb.service.governed import audited_lake_command
-
-        with audited_lake_command(root, Action.LAKE_ANALYZE, command) as kept:
-            engine = open_lake(root)
-            kept["snapshot"] = engine.snapshot_label
-            try:
-                yield engine
-            finally:
-                engine.close()
+        with open_governed_lake(root, command) as lake_engine:
+            yield lake_engine
         return
     try:
         yield engine
     finally:
         engine.close()
+
+
+@contextmanager
+def open_governed_lake(root: Path, command: str) -> Iterator[LakeEngine]:
+    """The lake's current snapshot in DuckDB for a command that reads it whole.
+
+    Such a read happens outside any permit, so it is gated and audited as
+    ``lake.analyze`` (a steward's action once the lake has users); the trail keeps the
+    command and the snapshot read.
+    """
+    from bmb.domain.governance.roles import Action
+    from bmb.engines.lake import open_lake
+    from bmb.service.governed import audited_lake_command
+
+    with (
+        audited_lake_command(root, Action.LAKE_ANALYZE, command) as kept,
+        open_lake(root) as engine,
+    ):
+        kept["snapshot"] = engine.snapshot_label
+        yield engine
 
 
 def cohort_ref(engine: Engine, path: Path, cohort_id: int) -> CohortRef:

@@ -43,25 +43,15 @@ SaveOption = typer.Option(
 
 @contextmanager
 def open_planning_lake(lake: Path | None, command: str) -> Iterator[LakeEngine]:
-    """The lake's current snapshot in DuckDB, closed on exit; gated and audited.
-
-    Planning commands read every resident outside any permit: ``lake.analyze``, a
-    steward's action once the lake has users; the trail keeps the command and snapshot.
-    """
+    """The lake's current snapshot in DuckDB, closed on exit; gated and audited
+    (:func:`bmb.cli.cdm_source.open_governed_lake`)."""
     root = lake_dir(lake)
     if not root.exists():
         raise UsageError(f"no lake at {root}", hint="give --lake DIR or set BMB_LAKE")
-    from bmb.domain.governance.roles import Action
-    from bmb.engines.lake import open_lake
-    from bmb.service.governed import audited_lake_command
+    from bmb.cli.cdm_source import open_governed_lake
 
-    with audited_lake_command(root, Action.LAKE_ANALYZE, command) as kept:
-        engine = open_lake(root)
-        kept["snapshot"] = engine.snapshot_label
-        try:
-            yield engine
-        finally:
-            engine.close()
+    with open_governed_lake(root, command) as engine:
+        yield engine
 
 
 def years_of(engine: LakeEngine, text: str | None) -> list[int]:
