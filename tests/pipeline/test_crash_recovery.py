@@ -23,6 +23,7 @@ from bmb.lake.store import Lake
 from bmb.pipeline.bootstrap import bootstrap
 from bmb.pipeline.ingest import ingest
 from bmb.synth.generator import SynthOptions, generate
+from tests.pipeline.fingerprint import fingerprint
 
 TABLES = (
     "person",
@@ -45,19 +46,6 @@ from pathlib import Path
 from bmb.pipeline.ingest import ingest
 ingest(Path(sys.argv[1]), [Path(sys.argv[2])])
 """
-
-
-def _fingerprint(lake: Path) -> dict[str, tuple[int, int]]:
-    """Rows and the sum of the id column of every clinical table."""
-    out = {}
-    with open_lake(lake) as e:
-        for t in TABLES:
-            ident = "person_id" if t in ("person", "death") else f"{t}_id"
-            n, s = e.con.execute(
-                f"SELECT count(*), coalesce(sum({ident} % 1000003), 0) FROM {t}"
-            ).fetchone() or (0, 0)
-            out[t] = (int(n), int(s))
-    return out
 
 
 def _new_lake(root: Path) -> None:
@@ -93,7 +81,7 @@ def test_sigkill_at_random_points_leaves_a_consistent_lake_and_rerun_completes(
     t0 = time.perf_counter()
     ingest(reference, [flows])
     clean_seconds = time.perf_counter() - t0
-    expected = _fingerprint(reference)
+    expected = fingerprint(reference, TABLES)
     assert expected["drug_exposure"][0] > 0
 
     rng = random.Random(2024)
@@ -118,5 +106,7 @@ def test_sigkill_at_random_points_leaves_a_consistent_lake_and_rerun_completes(
         with open_lake(root) as e:  # every batch in the ledger is whole
             e.query("SELECT count(*) FROM person")
         ingest(root, [flows])
-        assert _fingerprint(root) == expected, f"trial {trial} killed after {killed_after:.1f}s"
+        assert fingerprint(root, TABLES) == expected, (
+            f"trial {trial} killed after {killed_after:.1f}s"
+        )
     assert kills >= 2, "the child finished before the kill: the test did not test a crash"

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from bmb.engines.lake import open_lake
 from bmb.lake.store import Lake
 from bmb.pipeline.bootstrap import bootstrap
 from bmb.pipeline.ingest import ingest
+from tests.pipeline.fingerprint import fingerprint
 
 TABLES = (
     "person",
@@ -48,18 +48,6 @@ ingest(Path(sys.argv[1]), [Path(sys.argv[2])], batch_bytes={BATCH_BYTES})
 """
 
 
-def _fingerprint(lake: Path) -> dict[str, tuple[int, int]]:
-    out = {}
-    with open_lake(lake) as e:
-        for t in TABLES:
-            ident = "person_id" if t in ("person", "death") else f"{t}_id"
-            n, s = e.con.execute(
-                f"SELECT count(*), coalesce(sum({ident} % 1000003), 0) FROM {t}"
-            ).fetchone() or (0, 0)
-            out[t] = (int(n), int(s))
-    return out
-
-
 @pytest.mark.slow
 def test_sigkill_during_fhir_batches_then_rerun_gives_the_uninterrupted_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixtures_dir: Path
@@ -79,7 +67,7 @@ def test_sigkill_during_fhir_batches_then_rerun_gives_the_uninterrupted_rows(
     report = ingest(reference, [bundles], batch_bytes=BATCH_BYTES)
     clean_seconds = time.perf_counter() - t0
     assert len(report.batches) >= 3
-    expected = _fingerprint(reference)
+    expected = fingerprint(reference, TABLES)
 
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "BMB_KEY_FILE": str(key)}
     rng = random.Random(17)
@@ -100,5 +88,5 @@ def test_sigkill_during_fhir_batches_then_rerun_gives_the_uninterrupted_rows(
             for f in lake.data_files(qname, cut):
                 assert Path(f).is_file(), f"snapshot {cut.lake_snapshot_id} lists a missing file"
         ingest(root, [bundles], batch_bytes=BATCH_BYTES)
-        assert _fingerprint(root) == expected, f"trial {trial}"
+        assert fingerprint(root, TABLES) == expected, f"trial {trial}"
     assert kills >= 1, "the child finished before the kill: the test did not test a crash"
