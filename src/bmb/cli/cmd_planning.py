@@ -12,10 +12,13 @@ from pathlib import Path
 import typer
 
 from bmb.cli.options import LakeOption
-from bmb.cli.planning_io import PlotOption, RegionOption, SaveOption, YearsOption
-
-RulesOption = typer.Option(
-    None, "--rules", help="Registry rules YAML (default: BMB's).", show_default=False
+from bmb.cli.planning_io import (
+    PlotOption,
+    RegionOption,
+    RulesOption,
+    SaveOption,
+    YearsOption,
+    read_rules,
 )
 
 
@@ -23,17 +26,6 @@ def register(app: typer.Typer) -> None:
     app.command("comorbidity")(comorbidity)
     app.command("stratify")(stratify)
     app.command("network")(network)
-
-
-def _rules(path: Path | None) -> object:
-    from bmb.domain.chronic import default_rules, parse_rules_text
-    from bmb.domain.errors import UsageError
-
-    if path is None:
-        return default_rules()
-    if not path.is_file():
-        raise UsageError(f"{path}: no such rules file")
-    return parse_rules_text(path.read_text(encoding="utf-8"), str(path))
 
 
 def comorbidity(
@@ -144,7 +136,7 @@ def stratify(
     from bmb.domain.errors import UsageError
     from bmb.domain.stratification import default_pyramid, parse_pyramid_text
 
-    rule_set = _rules(rules)
+    rule_set = read_rules(rules)
     assert isinstance(rule_set, RuleSet)
     if config is not None:
         if not config.is_file():
@@ -253,7 +245,7 @@ def network(
     from bmb.cli.planning_io import open_planning_lake, save_derived, write_plot, years_of
     from bmb.domain.chronic import RuleSet
 
-    rule_set = _rules(rules)
+    rule_set = read_rules(rules)
     assert isinstance(rule_set, RuleSet)
     with open_planning_lake(lake, "bmb network") as engine:
         y = year if year is not None else years_of(engine, None)[-1]

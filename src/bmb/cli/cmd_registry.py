@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from bmb.cli.options import KeyFileOption, LakeOption
-from bmb.cli.planning_io import PlotOption, RegionOption, SaveOption, YearsOption
+from bmb.cli.planning_io import (
+    PlotOption,
+    RegionOption,
+    RulesOption,
+    SaveOption,
+    YearsOption,
+    read_rules,
+)
 
 if TYPE_CHECKING:
     from bmb.analytics.registry import RegistryResult
@@ -56,12 +63,7 @@ def rules(
 @registry_app.command("build")
 def build(
     years: str = YearsOption,
-    rules_file: Path = typer.Option(
-        None,
-        "--rules",
-        help="Rules YAML (default: BMB's, see 'bmb registry rules').",
-        show_default=False,
-    ),
+    rules_file: Path = RulesOption,
     region: str = RegionOption,
     lake: Path = LakeOption,
     out: Path = typer.Option(
@@ -101,15 +103,8 @@ def build(
     from bmb.analytics.report import write_result
     from bmb.cli.console import console, print_table
     from bmb.cli.planning_io import open_planning_lake, save_derived, write_plot, years_of
-    from bmb.domain.chronic import default_rules, parse_rules_text
-    from bmb.domain.errors import UsageError
 
-    if rules_file is not None:
-        if not rules_file.is_file():
-            raise UsageError(f"{rules_file}: no such rules file")
-        rule_set = parse_rules_text(rules_file.read_text(encoding="utf-8"), str(rules_file))
-    else:
-        rule_set = default_rules()
+    rule_set = read_rules(rules_file)
     with open_planning_lake(lake, "bmb registry build") as engine:
         spec = PopulationSpec.years(years_of(engine, years), region=region)
         result = build_registry(engine, spec, rule_set)

@@ -22,6 +22,7 @@ from bmb.domain.errors import UsageError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from bmb.domain.chronic import RuleSet
     from bmb.domain.provenance import Provenance
     from bmb.engines.lake import LakeEngine
 
@@ -35,6 +36,12 @@ YearsOption = typer.Option(
 RegionOption = typer.Option("liguria", "--region", help="Region configuration (districts).")
 PlotOption = typer.Option(
     None, "--plot", help="Write a chart: .svg, .png or .pdf.", show_default=False
+)
+RulesOption = typer.Option(
+    None,
+    "--rules",
+    help="Registry rules YAML (default: BMB's, see 'bmb registry rules').",
+    show_default=False,
 )
 SaveOption = typer.Option(
     True, "--save/--no-save", help="Write the tables to the lake's derived zone."
@@ -52,6 +59,17 @@ def open_planning_lake(lake: Path | None, command: str) -> Iterator[LakeEngine]:
 
     with open_governed_lake(root, command) as engine:
         yield engine
+
+
+def read_rules(path: Path | None) -> RuleSet:
+    """The registry rules in ``path``, or BMB's when none is given."""
+    from bmb.domain.chronic import default_rules, parse_rules_text
+
+    if path is None:
+        return default_rules()
+    if not path.is_file():
+        raise UsageError(f"{path}: no such rules file")
+    return parse_rules_text(path.read_text(encoding="utf-8"), str(path))
 
 
 def years_of(engine: LakeEngine, text: str | None) -> list[int]:
