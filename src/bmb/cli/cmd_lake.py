@@ -249,7 +249,7 @@ def sql(
         details = {"sql": query, "rows": table.num_rows, "restricted": restricted}
         governed.record(lake_dir(lake), actor, "lake.sql", engine.snapshot_label, details)
         if out is not None:
-            _write(table, out)
+            governed.write_table(table, out)
             console.print(f"{table.num_rows:,} rows written to {out} ({engine.snapshot_label})")
             return
         rows = table.slice(0, limit).to_pylist()
@@ -258,25 +258,6 @@ def sql(
             table.column_names,
             [list(r.values()) for r in rows],
         )
-
-
-def _write(table: object, out: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
-    from bmb.domain.errors import UsageError
-
-    assert isinstance(table, pa.Table)
-    suffix = out.suffix.lower()
-    if suffix == ".csv":
-        pcsv.write_csv(table, out)
-    elif suffix == ".parquet":
-        pq.write_table(table, out)
-    elif suffix == ".json":
-        out.write_text(json.dumps(table.to_pylist(), default=str, indent=1), encoding="utf-8")
-    else:
-        raise UsageError(f"cannot write {out}: use .csv, .parquet or .json")
 
 
 def status(
