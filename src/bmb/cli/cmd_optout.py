@@ -69,11 +69,15 @@ def _set(
     console.print(f"{what} at {event.at:%Y-%m-%d %H:%M:%S} UTC ({event.channel})")
 
 
+ChannelOption = typer.Option("desk", help="How it was received: desk, mail, service.")
+NoteOption = typer.Option("", help="A note for the registry (no health data).")
+
+
 @optout_app.command("add")
 def add(
     fiscal_code: str = FiscalCodeOption,
-    channel: str = typer.Option("desk", help="How it was received: desk, mail, service."),
-    note: str = typer.Option("", help="A note for the registry (no health data)."),
+    channel: str = ChannelOption,
+    note: str = NoteOption,
     lake: Path = LakeOption,
     key_file: Path = KeyFileOption,
     as_user: str = AsOption,
@@ -89,8 +93,8 @@ def add(
 @optout_app.command("withdraw")
 def withdraw(
     fiscal_code: str = FiscalCodeOption,
-    channel: str = typer.Option("desk", help="How it was received: desk, mail, service."),
-    note: str = typer.Option("", help="A note for the registry (no health data)."),
+    channel: str = ChannelOption,
+    note: str = NoteOption,
     lake: Path = LakeOption,
     key_file: Path = KeyFileOption,
     as_user: str = AsOption,
