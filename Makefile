@@ -10,7 +10,7 @@ DEMO   ?= demo-out
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml hatch_build.py src/bmb/sources/flows/cutter.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -22,8 +22,8 @@ demo: $(STAMP)  ## set up, synthesize a small region, build a lake from it and q
 test: $(STAMP) lint typecheck imports unit  ## set up and run every check and test
 
 lint: $(STAMP)  ## ruff lint and format check
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks hatch_build.py
+	$(BIN)/ruff format --check src tests benchmarks hatch_build.py
 
 typecheck: $(STAMP)  ## mypy --strict on src/
 	$(BIN)/mypy

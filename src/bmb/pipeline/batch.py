@@ -26,8 +26,10 @@ from bmb.lake.store import BatchRecord, Lake, TableWrite
 from bmb.pipeline.landing import LandedFile
 from bmb.pipeline.pseudonymize import person_ids, provider_ids
 from bmb.pipeline.writer import write_arrow, write_query
+from bmb.sources.flows import native
 from bmb.sources.flows.cut import cut_fixed
-from bmb.sources.flows.lines import read_lines
+from bmb.sources.flows.lines import Lines, read_bytes, read_lines, split_lines
+from bmb.sources.flows.native import FixedRecords
 from bmb.sources.flows.parse import parse_sql
 
 if TYPE_CHECKING:
@@ -83,6 +85,9 @@ class Batch:
     writes: list[TableWrite] = field(default_factory=list)
     parts: Counter[str] = field(default_factory=Counter)
     bad_encoding: list[dict[str, object]] = field(default_factory=list)
+    #: Cut fixed-width files with the compiled cutter when it is built; false forces the
+    #: pure Python reference path (same results, slower).
+    compiled_cutter: bool = True
 
     @property
     def batch_id(self) -> str:
@@ -105,46 +110,59 @@ class Batch:
 
         All of a layout's files in the batch (consecutive months) land in one temp table,
         told apart by ``_file`` and ``_period``, in one pass: lines are read and (for
-        fixed-width layouts) cut with Arrow, the distinct patient and doctor codes are
-        hashed once in Python, and DuckDB types every field, checks it, joins the ids
-        and marks exact repeats - one materialization of the table. A layout the batch
-        lacks gets an empty table with the same columns, so mappers need no special case.
+        fixed-width layouts) cut by the compiled cutter (:mod:`bmb.sources.flows.native`,
+        which also marks the records that need checking) or with Arrow, the distinct
+        patient and doctor codes are hashed once in Python, and DuckDB types every
+        field, checks it, joins the ids and marks exact repeats - one materialization of
+        the table. A layout the batch lacks gets an empty table with the same columns, so
+        mappers need no special case.
         Repeated records are found afterwards by key (:meth:`flag_duplicates`).
         """
         table = f"p_{layout.name}"
+        fixed = layout.framing is Framing.FIXED
+        compiled = fixed and self.compiled_cutter and native.available()
         parts: list[pa.Table] = []
         for lf in landed:
             name = lf.source.path.name
-            with self.step("read"):
-                lines = read_lines(lf.landed)
-            n = lines.table.num_rows
-            part = lines.table.append_column("_file", pa.array([name] * n, pa.string()))
-            part = part.append_column("_period", pa.array([lf.source.period] * n, pa.string()))
+            records: Lines | FixedRecords
+            if compiled:
+                with self.step("read"):
+                    data = read_bytes(lf.landed)
+                with self.step("parse"):
+                    records = native.read_fixed(data, layout)
+                del data
+            else:
+                with self.step("read"):
+                    records = read_lines(lf.landed)
+            n = records.table.num_rows
+            part = records.table.append_column("_file", pa.repeat(pa.scalar(name), n))
+            part = part.append_column("_period", pa.repeat(pa.scalar(lf.source.period), n))
             parts.append(part)
             self.files.setdefault(layout.name, []).append(lf)
             account = FileAccount(name, lf.sha256, layout.name, lf.source.period)
-            account.records_in = lines.count
+            account.records_in = records.count
             self.accounts[name] = account
-            for line_no, text in lines.bad_encoding:
+            for line_no, text in records.bad_encoding:
                 self.bad_encoding.append(
                     self._reject_row(lf, line_no, None, "encoding", "not valid UTF-8", text)
                 )
         with self.step("parse"):
-            schema = pa.schema(
-                [
-                    ("line_number", pa.int64()),
-                    ("text", pa.string()),
-                    ("_file", pa.string()),
-                    ("_period", pa.string()),
-                ]
-            )
-            staged = pa.concat_tables(parts) if parts else schema.empty_table()
-            precut = layout.framing is Framing.FIXED
-            if precut:
+            if not parts:  # the same columns, no rows
+                empty = native.read_fixed(b"", layout) if compiled else split_lines(b"")
+                parts.append(
+                    empty.table.append_column("_file", pa.array([], pa.string())).append_column(
+                        "_period", pa.array([], pa.string())
+                    )
+                )
+            staged = pa.concat_tables(parts)
+            if fixed and not compiled:
                 staged = cut_fixed(layout, staged)
             self.con.register("_stage", staged)
+        precut = fixed
         joins, extra_cols, id_error = self._identity_joins(layout, precut)
-        parsed = parse_sql(layout, "_stage", precut=precut, carry=("_file", "_period"))
+        parsed = parse_sql(
+            layout, "_stage", precut=precut, prechecked=compiled, carry=("_file", "_period")
+        )
         with self.step("parse"):
             self.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT s.* EXCLUDE (_errors), "

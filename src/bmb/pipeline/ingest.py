@@ -198,8 +198,13 @@ def ingest(
     threads: int | None = None,
     memory_limit: str = "3GB",
     batch_bytes: int = 256 << 20,
+    compiled_cutter: bool = True,
 ) -> IngestReport:
-    """Ingest the flow files under ``paths`` into the lake at ``root``."""
+    """Ingest the flow files under ``paths`` into the lake at ``root``.
+
+    ``compiled_cutter=False`` cuts fixed-width files with the pure Python reference
+    path even when the compiled cutter is built (same results; for comparisons).
+    """
     import duckdb
 
     progress = progress or NullProgress()
@@ -240,7 +245,9 @@ def ingest(
             if not fresh:
                 progress.advance("ingest", sum(f.path.stat().st_size for f in unit))
                 continue
-            summary = _run_batch(con, lake, key, flow, period, fresh, shas, coverage_end)
+            summary = _run_batch(
+                con, lake, key, flow, period, fresh, shas, coverage_end, compiled_cutter
+            )
             report.batches.append(summary)
             landed_before |= {shas[f.path] for f in fresh}
             progress.advance("ingest", sum(f.path.stat().st_size for f in unit))
@@ -277,10 +284,11 @@ def _run_batch(
     files: list[SourceFile],
     shas: dict[Path, str],
     coverage_end: str,
+    compiled_cutter: bool = True,
 ) -> BatchSummary:
     started = datetime.now(UTC)
     record = BatchRecord(new_batch_id(), "ingest", started, note=f"{flow} {period}")
-    b = Batch(lake, key, con, record)
+    b = Batch(lake, key, con, record, compiled_cutter=compiled_cutter)
     reset_work_tables(b)
     by_layout: dict[str, list[LandedFile]] = {name: [] for name in FLOWS[flow]}
     for f in sorted(files, key=lambda s: (s.layout.name, s.period)):

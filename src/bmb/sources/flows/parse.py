@@ -100,6 +100,7 @@ def parse_sql(
     source: str = "lines",
     *,
     precut: bool = False,
+    prechecked: bool = False,
     carry: tuple[str, ...] = (),
 ) -> str:
     """The query typing and validating every record of ``source`` against ``layout``.
@@ -109,6 +110,10 @@ def parse_sql(
     the ``carry`` columns, ``line_number``, ``text``, one typed column per field (same
     name), and ``_errors``: a list of ``{field, reason, detail}``, empty when the record
     is good. Whole-record checks (empty, truncated, too long) come first in the list.
+
+    ``prechecked``: ``source`` also has ``_suspect`` (from
+    :func:`bmb.sources.flows.native.read_fixed`), false only for records that pass
+    every check for certain; the checks then run on the suspect records alone.
     """
     n = len(layout.fields)
     if layout.framing is Framing.FIXED:
@@ -162,8 +167,11 @@ def parse_sql(
     # The list is built only for records that fail a check (about 1 in 100): DuckDB runs
     # a CASE branch on the selected rows alone, and building lists of structs for every
     # good record was a third of the parse.
+    any_fails = " OR ".join(f"({c})" for c in conditions)
+    if prechecked:
+        any_fails = f"_suspect AND ({any_fails})"
     err_list = (
-        f"CASE WHEN ({' OR '.join(f'({c})' for c in conditions)}) THEN list_filter(["
+        f"CASE WHEN {any_fails} THEN list_filter(["
         + ",\n    ".join(errors)
         + f"], lambda x: x IS NOT NULL) ELSE {NO_ERRORS} END"
     )

@@ -1,0 +1,307 @@
+"""Read a fixed-width flow file with the compiled cutter (``cutter.c``), via ctypes.
+
+One pass in C splits a file into records, cuts and trims every field, and marks each
+record *suspect* when any field check might fail; SQL then checks only the suspect
+records (about one in a hundred). Lines the C code does not handle (non-ASCII or
+control characters) are decoded and cut here the reference way
+(:mod:`bmb.sources.flows.lines`, :mod:`bmb.sources.flows.cut`), so the result is the
+same table, row for row, as the reference path gives; tests hold the two together.
+
+The halves of a large file are cut on two threads: ctypes releases the GIL during a
+foreign call. When the library was not compiled (no C compiler at install time),
+:func:`available` is false and callers use the reference path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from bmb.domain.flows.layout import Field, FieldType, Framing, Layout
+from bmb.sources.flows.cut import cut_fixed
+
+LIBRARY = Path(__file__).with_name("_cutter.so")
+
+#: Records of one call to the C code at most: keeps Arrow's 32-bit offsets far from
+#: overflowing and gives the threads several pieces of a big file.
+CHUNK_BYTES = 256 << 20
+
+#: Field check kinds, as in cutter.c.
+_KIND = {
+    FieldType.TEXT: 0,
+    FieldType.CODE: 1,
+    FieldType.INT: 2,
+    FieldType.DATE: 5,
+    FieldType.TIME: 6,
+}
+_K_DEC_SCALED, _K_DEC, _K_ALWAYS = 3, 4, 7
+_FORMAT_CODES = frozenset("YmdHMS")
+_EPOCH = dt.date(1970, 1, 1)
+#: The earliest plausible date (as in ``parse._checks``), in days since 1970.
+_MIN_DAY = (dt.date(1880, 1, 1) - _EPOCH).days
+
+
+class _Field(ctypes.Structure):
+    _fields_ = (
+        ("start", ctypes.c_int32),
+        ("length", ctypes.c_int32),
+        ("kind", ctypes.c_int32),
+        ("required", ctypes.c_int32),
+        ("fmt", ctypes.c_char_p),
+        ("ncodes", ctypes.c_int32),
+        ("codes", ctypes.c_void_p),
+        ("code_offsets", ctypes.c_void_p),
+        ("offsets", ctypes.c_void_p),
+        ("data", ctypes.c_void_p),
+        ("valid", ctypes.c_void_p),
+    )
+
+
+@cache
+def _library() -> ctypes.CDLL | None:
+    if not LIBRARY.exists():
+        return None
+    lib = ctypes.CDLL(str(LIBRARY))
+    p, i32, i64 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64
+    lib.bmb_scan.argtypes = (p, i64, p)
+    lib.bmb_scan.restype = None
+    lib.bmb_cut.argtypes = (p, i64, i64, i32, p, i32, i32, i32, i32, p, p, p, p, p, p)
+    lib.bmb_cut.restype = i64
+    return lib
+
+
+def available() -> bool:
+    """Whether the compiled cutter was built and loads."""
+    return _library() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FixedRecords:
+    """A fixed-width file's records, cut: the table and the undecodable lines."""
+
+    #: line_number, text, ``_v_<field>`` per field (trimmed, null when blank), and
+    #: ``_suspect`` (true when SQL must check the record).
+    table: pa.Table
+    bad_encoding: tuple[tuple[int, str], ...]  # (line number, escaped text)
+
+    @property
+    def count(self) -> int:
+        return int(self.table.num_rows) + len(self.bad_encoding)
+
+
+def _kind(f: Field) -> int:
+    if f.type is FieldType.DECIMAL:
+        return _K_DEC_SCALED if f.scale else _K_DEC
+    if f.type in (FieldType.DATE, FieldType.TIME):
+        parts = f.fmt.split("%")[1:]
+        if not f.fmt.isascii() or any(not p or p[0] not in _FORMAT_CODES for p in parts):
+            return _K_ALWAYS  # a format the C code does not parse: SQL checks it
+    return _KIND[f.type]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the C code needs to know of a layout, built once per layout."""
+
+    layout: Layout
+    kinds: tuple[int, ...]
+    fmts: tuple[bytes, ...]
+    codes: tuple[tuple[np.ndarray, np.ndarray], ...]  # per field: blob, offsets
+
+
+@cache
+def _plan(layout: Layout) -> _Plan:
+    codes = []
+    for f in layout.fields:
+        values = sorted(c.encode() for c in f.codes) if f.type is FieldType.CODE else []
+        blob = np.frombuffer(b"".join(values) or b"\0", dtype=np.uint8)
+        offsets = np.cumsum([0, *(len(v) for v in values)], dtype=np.int64)
+        codes.append((blob, offsets))
+    return _Plan(
+        layout,
+        tuple(_kind(f) for f in layout.fields),
+        tuple(f.fmt.encode() for f in layout.fields),
+        tuple(codes),
+    )
+
+
+def _chunks(data: bytes, pieces: int) -> list[tuple[int, int]]:
+    """Split at line ends into about ``pieces`` parts of at most CHUNK_BYTES."""
+    size = len(data)
+    pieces = max(pieces, -(-size // CHUNK_BYTES), 1)
+    bounds = [0]
+    for k in range(1, pieces):
+        at = max(size * k // pieces, bounds[-1])
+        nl = data.find(b"\n", at)
+        if nl < 0:
+            break
+        if nl + 1 > bounds[-1]:
+            bounds.append(nl + 1)
+    bounds.append(size)
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _cut_chunk(
+    lib: ctypes.CDLL,
+    plan: _Plan,
+    view: np.ndarray,
+    start: int,
+    end: int,
+    first_line: int,
+    max_day: int,
+) -> tuple[list[pa.Array], np.ndarray]:
+    """Cut data[start:end]: the arrays (line_number, text, fields, suspect), exotic lines."""
+    layout = plan.layout
+    base = view.ctypes.data + start
+    size = end - start
+    counts = np.zeros(2, dtype=np.int64)
+    lib.bmb_scan(base, size, counts.ctypes.data)
+    lines = int(counts[0])
+    line_numbers = np.empty(lines, dtype=np.int64)
+    text_offsets = np.empty(lines + 1, dtype=np.int32)
+    text_data = np.empty(max(size, 1), dtype=np.uint8)
+    suspect = np.zeros((lines + 7) // 8 or 1, dtype=np.uint8)
+    exotic = np.empty(3 * max(int(counts[1]), 1), dtype=np.int64)
+    n_exotic = np.zeros(1, dtype=np.int64)
+    fields = (_Field * len(layout.fields))()
+    buffers = []
+    for k, f in enumerate(layout.fields):
+        offsets = np.empty(lines + 1, dtype=np.int32)
+        data = np.empty(max(lines * f.length, 1), dtype=np.uint8)
+        valid = np.zeros((lines + 7) // 8 or 1, dtype=np.uint8)
+        blob, code_offsets = plan.codes[k]
+        fields[k] = _Field(
+            f.start - 1,
+            f.length,
+            plan.kinds[k],
+            int(f.required),
+            plan.fmts[k],
+            len(code_offsets) - 1,
+            blob.ctypes.data,
+            code_offsets.ctypes.data,
+            offsets.ctypes.data,
+            data.ctypes.data,
+            valid.ctypes.data,
+        )
+        buffers.append((offsets, data, valid))
+    rows = int(
+        lib.bmb_cut(
+            base,
+            size,
+            first_line,
+            len(layout.fields),
+            ctypes.addressof(fields),
+            layout.width,
+            layout.fields[-1].start,
+            _MIN_DAY,
+            max_day,
+            line_numbers.ctypes.data,
+            text_offsets.ctypes.data,
+            text_data.ctypes.data,
+            suspect.ctypes.data,
+            exotic.ctypes.data,
+            n_exotic.ctypes.data,
+        )
+    )
+    arrays: list[pa.Array] = [
+        pa.array(line_numbers[:rows]),
+        pa.Array.from_buffers(
+            pa.string(), rows, [None, pa.py_buffer(text_offsets), pa.py_buffer(text_data)]
+        ),
+    ]
+    for offsets, data, valid in buffers:
+        arrays.append(
+            pa.Array.from_buffers(
+                pa.string(),
+                rows,
+                [pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(data)],
+            )
+        )
+    arrays.append(pa.Array.from_buffers(pa.bool_(), rows, [None, pa.py_buffer(suspect)]))
+    found = exotic[: 3 * int(n_exotic[0])].reshape(-1, 3)
+    found[:, 1:] += start  # byte positions in the whole file
+    return arrays, found
+
+
+def _names(layout: Layout) -> list[str]:
+    return ["line_number", "text", *(f"_v_{f.name}" for f in layout.fields), "_suspect"]
+
+
+def _exotic_table(
+    layout: Layout, view: np.ndarray, exotic: np.ndarray
+) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The lines the C code left: decoded and cut the reference way, all suspect."""
+    numbers: list[int] = []
+    texts: list[str] = []
+    bad: list[tuple[int, str]] = []
+    for line_no, a, b in exotic.tolist():
+        raw = view[a:b].tobytes()
+        try:
+            texts.append(raw.decode("utf-8"))
+            numbers.append(line_no)
+        except UnicodeDecodeError:
+            bad.append((line_no, raw.decode("utf-8", errors="backslashreplace")))
+    table = pa.table(
+        {"line_number": pa.array(numbers, pa.int64()), "text": pa.array(texts, pa.string())}
+    )
+    table = cut_fixed(layout, table)
+    table = table.append_column("_suspect", pa.array([True] * len(numbers), pa.bool_()))
+    return table, bad
+
+
+def read_fixed(
+    data: bytes, layout: Layout, *, today: dt.date | None = None, threads: int | None = None
+) -> FixedRecords:
+    """Split, cut and pre-check a fixed-width file's bytes (see the module's docstring)."""
+    assert layout.framing is Framing.FIXED
+    lib = _library()
+    if lib is None:
+        raise RuntimeError(f"the compiled cutter {LIBRARY} is not built")
+    # The latest date SQL accepts is current_date + 366 days; staying a day inside it
+    # keeps a clock or time zone difference from clearing a record SQL would reject.
+    max_day = ((today or dt.date.today()) - _EPOCH).days + 364
+    view = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(0, dtype=np.uint8)
+    plan = _plan(layout)
+    pieces = _chunks(data, threads or os.cpu_count() or 1)
+    # Line numbers continue across pieces: count each piece's lines first (fast).
+    firsts: list[int] = []
+    line = 1
+    for a, b in pieces:
+        firsts.append(line)
+        counts = np.zeros(2, dtype=np.int64)
+        lib.bmb_scan(view.ctypes.data + a, b - a, counts.ctypes.data)
+        line += int(counts[0])
+    jobs = list(zip(pieces, firsts, strict=True))
+    if len(jobs) > 1:
+        with ThreadPoolExecutor(max_workers=min(len(jobs), threads or os.cpu_count() or 1)) as pool:
+            results = list(
+                pool.map(
+                    lambda j: _cut_chunk(lib, plan, view, j[0][0], j[0][1], j[1], max_day), jobs
+                )
+            )
+    else:
+        results = [_cut_chunk(lib, plan, view, a, b, first, max_day) for (a, b), first in jobs]
+    names = _names(layout)
+    tables = [pa.Table.from_arrays(arrays, names=names) for arrays, _ in results]
+    exotic = np.concatenate([x for _, x in results]) if results else np.zeros((0, 3), np.int64)
+    bad: list[tuple[int, str]] = []
+    if len(exotic):
+        extra, bad = _exotic_table(layout, view, exotic)
+        tables.append(extra.select(names))
+    if not tables:
+        schema = pa.schema(
+            [("line_number", pa.int64()), ("text", pa.string())]
+            + [(f"_v_{f.name}", pa.string()) for f in layout.fields]
+            + [("_suspect", pa.bool_())]
+        )
+        return FixedRecords(schema.empty_table(), ())
+    return FixedRecords(pa.concat_tables(tables), tuple(bad))
