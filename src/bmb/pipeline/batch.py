@@ -161,7 +161,12 @@ class Batch:
         precut = fixed
         joins, extra_cols, id_error = self._identity_joins(layout, precut)
         parsed = parse_sql(
-            layout, "_stage", precut=precut, prechecked=compiled, carry=("_file", "_period")
+            layout,
+            "_stage",
+            precut=precut,
+            prechecked=compiled,
+            pretyped=native.typed_fields(layout) if compiled else frozenset(),
+            carry=("_file", "_period"),
         )
         with self.step("parse"):
             self.con.execute(

@@ -14,6 +14,8 @@
  *   - every other line (non-ASCII bytes, control characters) is "exotic": it is only
  *     located here and handed back to Python, which decodes and cuts it the reference
  *     way (few lines: names with accents, records in the wrong encoding);
+ *   - the typed value of each date, time, integer and scaled decimal is written too,
+ *     so SQL casts only suspect records (the value is exactly what SQL's cast gives);
  *   - each plain record gets a "suspect" bit, set when any check that validation runs
  *     in SQL *might* fail (required, digits, calendar dates, times, code lists, record
  *     length). Only suspect records are then checked in SQL. The bit is conservative:
@@ -47,9 +49,13 @@ typedef struct {
     int32_t ncodes;          /* K_CODE: number of allowed codes, sorted bytewise */
     const uint8_t *codes;    /* the codes, concatenated */
     const int64_t *code_offsets; /* ncodes + 1 offsets into codes */
+    int32_t scale;           /* K_DEC_SCALED: implied decimals */
     int32_t *offsets;        /* out: rows + 1 Arrow offsets */
     uint8_t *data;           /* out: the trimmed values */
     uint8_t *valid;          /* out: Arrow validity bitmap, zeroed by the caller */
+    void *typed;             /* out, or NULL: the typed value of every record not suspect
+                                (K_INT int64, K_DEC_SCALED double, K_DATE int32 days since
+                                1970, K_TIME int64 microseconds); undefined when suspect */
 } field_t;
 
 static int is_plain(uint8_t c) { return (c >= 0x20 && c < 0x7f) || c == '\t'; }
@@ -101,9 +107,12 @@ static int digits(const uint8_t *p, int n, int *value)
     return 1;
 }
 
-/* 1 when v[0:n] certainly parses with fmt (exact widths: %Y 4 digits, others 2). */
+/*
+ * 1 when v[0:n] certainly parses with fmt (exact widths: %Y 4 digits, others 2);
+ * *out is then the days since 1970 (dates) or microseconds since midnight (times).
+ */
 static int parse_fmt(const char *fmt, const uint8_t *v, int n, int is_date,
-                     int32_t min_day, int32_t max_day)
+                     int32_t min_day, int32_t max_day, int64_t *out)
 {
     int y = -1, m = -1, d = -1, hh = -1, mm = -1, ss = 0, pos = 0;
     for (const char *f = fmt; *f; f++) {
@@ -130,8 +139,10 @@ static int parse_fmt(const char *fmt, const uint8_t *v, int n, int is_date,
     if (is_date) {
         if (y < 0 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return 0;
         int64_t day = days_from_civil(y, m, d);
+        *out = day;
         return day >= min_day && day <= max_day;
     }
+    *out = ((int64_t)hh * 3600 + mm * 60 + ss) * 1000000;
     return hh >= 0 && hh < 24 && mm >= 0 && mm < 60 && ss < 60;
 }
 
@@ -150,10 +161,17 @@ static int in_codes(const field_t *f, const uint8_t *v, int n)
     return 0;
 }
 
-/* 1 when a non-empty value certainly passes its field's checks. */
-static int value_ok(const field_t *f, const uint8_t *v, int n, int32_t min_day, int32_t max_day)
+static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/*
+ * 1 when a non-empty value certainly passes its field's checks; its typed value is
+ * then stored in row `row` of f->typed (when the field has one).
+ */
+static int value_ok(const field_t *f, const uint8_t *v, int n, int32_t min_day,
+                    int32_t max_day, int64_t row)
 {
-    int i = 0, count = 0;
+    int i = 0, count = 0, negative = 0;
+    int64_t value = 0;
     switch (f->kind) {
     case K_TEXT:
         return 1;
@@ -161,12 +179,22 @@ static int value_ok(const field_t *f, const uint8_t *v, int n, int32_t min_day, 
         return f->ncodes == 0 || in_codes(f, v, n);
     case K_INT:
         if (n > 18) return 0;
-        for (i = 0; i < n; i++) if (v[i] < '0' || v[i] > '9') return 0;
+        for (i = 0; i < n; i++) {
+            if (v[i] < '0' || v[i] > '9') return 0;
+            value = value * 10 + (v[i] - '0');
+        }
+        if (f->typed) ((int64_t *)f->typed)[row] = value;
         return 1;
     case K_DEC_SCALED:
-        if (v[0] == '-') i = 1;
-        if (n - i < 1 || n - i > 18) return 0;
-        for (; i < n; i++) if (v[i] < '0' || v[i] > '9') return 0;
+        if (v[0] == '-') negative = i = 1;
+        if (n - i < 1 || n - i > 18 || f->scale < 0 || f->scale > 9) return 0;
+        for (; i < n; i++) {
+            if (v[i] < '0' || v[i] > '9') return 0;
+            value = value * 10 + (v[i] - '0');
+        }
+        /* as SQL: CAST(text AS BIGINT) / 10^scale, a double division */
+        if (f->typed)
+            ((double *)f->typed)[row] = (double)(negative ? -value : value) / POW10[f->scale];
         return 1;
     case K_DEC:
         if (v[0] == '-') i = 1;
@@ -178,9 +206,13 @@ static int value_ok(const field_t *f, const uint8_t *v, int n, int32_t min_day, 
         for (count = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++) count++;
         return i == n && count >= 1 && count <= 15;
     case K_DATE:
-        return parse_fmt(f->fmt, v, n, 1, min_day, max_day);
     case K_TIME:
-        return parse_fmt(f->fmt, v, n, 0, min_day, max_day);
+        if (!parse_fmt(f->fmt, v, n, f->kind == K_DATE, min_day, max_day, &value)) return 0;
+        if (f->typed) {
+            if (f->kind == K_DATE) ((int32_t *)f->typed)[row] = (int32_t)value;
+            else ((int64_t *)f->typed)[row] = value;
+        }
+        return 1;
     default:
         return 0;
     }
@@ -237,7 +269,7 @@ int64_t bmb_cut(const uint8_t *data, int64_t size, int64_t first_line_number,
                 if (n > 0) {
                     memcpy(f->data + off, line + a, (size_t)n);
                     f->valid[row >> 3] |= (uint8_t)(1u << (row & 7));
-                    if (!bad && !value_ok(f, line + a, n, min_day, max_day)) bad = 1;
+                    if (!bad && !value_ok(f, line + a, n, min_day, max_day, row)) bad = 1;
                 } else if (f->required) {
                     bad = 1;
                 }

@@ -44,6 +44,13 @@ _KIND = {
     FieldType.TIME: 6,
 }
 _K_DEC_SCALED, _K_DEC, _K_ALWAYS = 3, 4, 7
+#: Kinds whose typed value the C code writes, as (Arrow type, numpy type).
+_TYPED: dict[int, tuple[pa.DataType, type[np.generic]]] = {
+    _KIND[FieldType.INT]: (pa.int64(), np.int64),
+    _K_DEC_SCALED: (pa.float64(), np.float64),
+    _KIND[FieldType.DATE]: (pa.date32(), np.int32),
+    _KIND[FieldType.TIME]: (pa.time64("us"), np.int64),
+}
 _FORMAT_CODES = frozenset("YmdHMS")
 _EPOCH = dt.date(1970, 1, 1)
 #: The earliest plausible date (as in ``parse._checks``), in days since 1970.
@@ -60,9 +67,11 @@ class _Field(ctypes.Structure):
         ("ncodes", ctypes.c_int32),
         ("codes", ctypes.c_void_p),
         ("code_offsets", ctypes.c_void_p),
+        ("scale", ctypes.c_int32),
         ("offsets", ctypes.c_void_p),
         ("data", ctypes.c_void_p),
         ("valid", ctypes.c_void_p),
+        ("typed", ctypes.c_void_p),
     )
 
 
@@ -88,8 +97,9 @@ def available() -> bool:
 class FixedRecords:
     """A fixed-width file's records, cut: the table and the undecodable lines."""
 
-    #: line_number, text, ``_v_<field>`` per field (trimmed, null when blank), and
-    #: ``_suspect`` (true when SQL must check the record).
+    #: line_number, text, ``_v_<field>`` per field (trimmed, null when blank),
+    #: ``_suspect`` (true when SQL must check the record), and ``_t_<field>`` for the
+    #: :func:`typed_fields` (the typed value, meaningful where not suspect).
     table: pa.Table
     bad_encoding: tuple[tuple[int, str], ...]  # (line number, escaped text)
 
@@ -116,6 +126,12 @@ class _Plan:
     kinds: tuple[int, ...]
     fmts: tuple[bytes, ...]
     codes: tuple[tuple[np.ndarray, np.ndarray], ...]  # per field: blob, offsets
+
+
+def typed_fields(layout: Layout) -> frozenset[str]:
+    """Fields that :func:`read_fixed` also gives typed, as ``_t_<field>``."""
+    plan = _plan(layout)
+    return frozenset(f.name for f, k in zip(layout.fields, plan.kinds, strict=True) if k in _TYPED)
 
 
 @cache
@@ -178,6 +194,7 @@ def _cut_chunk(
         offsets = np.empty(lines + 1, dtype=np.int32)
         data = np.empty(max(lines * f.length, 1), dtype=np.uint8)
         valid = np.zeros((lines + 7) // 8 or 1, dtype=np.uint8)
+        typed = np.empty(lines, dtype=_TYPED[plan.kinds[k]][1]) if plan.kinds[k] in _TYPED else None
         blob, code_offsets = plan.codes[k]
         fields[k] = _Field(
             f.start - 1,
@@ -188,11 +205,13 @@ def _cut_chunk(
             len(code_offsets) - 1,
             blob.ctypes.data,
             code_offsets.ctypes.data,
+            f.scale,
             offsets.ctypes.data,
             data.ctypes.data,
             valid.ctypes.data,
+            None if typed is None else typed.ctypes.data,
         )
-        buffers.append((offsets, data, valid))
+        buffers.append((offsets, data, valid, typed))
     rows = int(
         lib.bmb_cut(
             base,
@@ -218,22 +237,38 @@ def _cut_chunk(
             pa.string(), rows, [None, pa.py_buffer(text_offsets), pa.py_buffer(text_data)]
         ),
     ]
-    for offsets, data, valid in buffers:
+    typed_arrays = []
+    for k, (offsets, data, valid, typed) in enumerate(buffers):
+        validity = pa.py_buffer(valid)
         arrays.append(
             pa.Array.from_buffers(
-                pa.string(),
-                rows,
-                [pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(data)],
+                pa.string(), rows, [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
             )
         )
+        if typed is not None:  # valid where the text is; meaningful where not suspect
+            arrow_type = _TYPED[plan.kinds[k]][0]
+            typed_arrays.append(
+                pa.Array.from_buffers(arrow_type, rows, [validity, pa.py_buffer(typed)])
+            )
     arrays.append(pa.Array.from_buffers(pa.bool_(), rows, [None, pa.py_buffer(suspect)]))
+    arrays += typed_arrays
     found = exotic[: 3 * int(n_exotic[0])].reshape(-1, 3)
     found[:, 1:] += start  # byte positions in the whole file
     return arrays, found
 
 
-def _names(layout: Layout) -> list[str]:
-    return ["line_number", "text", *(f"_v_{f.name}" for f in layout.fields), "_suspect"]
+def _schema(layout: Layout) -> pa.Schema:
+    plan = _plan(layout)
+    return pa.schema(
+        [("line_number", pa.int64()), ("text", pa.string())]
+        + [(f"_v_{f.name}", pa.string()) for f in layout.fields]
+        + [("_suspect", pa.bool_())]
+        + [
+            (f"_t_{f.name}", _TYPED[k][0])
+            for f, k in zip(layout.fields, plan.kinds, strict=True)
+            if k in _TYPED
+        ]
+    )
 
 
 def _exotic_table(
@@ -255,6 +290,8 @@ def _exotic_table(
     )
     table = cut_fixed(layout, table)
     table = table.append_column("_suspect", pa.array([True] * len(numbers), pa.bool_()))
+    for name in _schema(layout).names[table.num_columns :]:  # typed: SQL types these
+        table = table.append_column(name, pa.nulls(len(numbers), _schema(layout).field(name).type))
     return table, bad
 
 
@@ -290,18 +327,13 @@ def read_fixed(
             )
     else:
         results = [_cut_chunk(lib, plan, view, a, b, first, max_day) for (a, b), first in jobs]
-    names = _names(layout)
-    tables = [pa.Table.from_arrays(arrays, names=names) for arrays, _ in results]
+    schema = _schema(layout)
+    tables = [pa.Table.from_arrays(arrays, schema=schema) for arrays, _ in results]
     exotic = np.concatenate([x for _, x in results]) if results else np.zeros((0, 3), np.int64)
     bad: list[tuple[int, str]] = []
     if len(exotic):
         extra, bad = _exotic_table(layout, view, exotic)
-        tables.append(extra.select(names))
+        tables.append(extra.select(schema.names).cast(schema))
     if not tables:
-        schema = pa.schema(
-            [("line_number", pa.int64()), ("text", pa.string())]
-            + [(f"_v_{f.name}", pa.string()) for f in layout.fields]
-            + [("_suspect", pa.bool_())]
-        )
         return FixedRecords(schema.empty_table(), ())
     return FixedRecords(pa.concat_tables(tables), tuple(bad))

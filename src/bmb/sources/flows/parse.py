@@ -101,6 +101,7 @@ def parse_sql(
     *,
     precut: bool = False,
     prechecked: bool = False,
+    pretyped: frozenset[str] = frozenset(),
     carry: tuple[str, ...] = (),
 ) -> str:
     """The query typing and validating every record of ``source`` against ``layout``.
@@ -114,6 +115,8 @@ def parse_sql(
     ``prechecked``: ``source`` also has ``_suspect`` (from
     :func:`bmb.sources.flows.native.read_fixed`), false only for records that pass
     every check for certain; the checks then run on the suspect records alone.
+    ``pretyped`` fields also have ``_t_<field>``, their typed value where not suspect:
+    only suspect records are then typed in SQL.
     """
     n = len(layout.fields)
     if layout.framing is Framing.FIXED:
@@ -157,7 +160,10 @@ def parse_sql(
     for i, f in enumerate(layout.fields):
         if not (precut and layout.framing is Framing.FIXED):
             raw_cols.append(f"NULLIF(trim({_raw_expr(layout, i, f)}), '') AS _v_{f.name}")
-        typed_cols.append(f"{_typed(f, f'_v_{f.name}')} AS {f.name}")
+        typed = _typed(f, f"_v_{f.name}")
+        if prechecked and f.name in pretyped:
+            typed = f"CASE WHEN _suspect THEN {typed} ELSE _t_{f.name} END"
+        typed_cols.append(f"{typed} AS {f.name}")
         for cond, reason in _checks(f, f"_v_{f.name}", f.name):
             conditions.append(cond)
             errors.append(
