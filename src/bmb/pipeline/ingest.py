@@ -15,6 +15,7 @@ import datetime as dt
 import shutil
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,19 +239,30 @@ def ingest(
             config["threads"] = threads
         con = duckdb.connect(config=config)
         _setup(con, lake)
-        for flow, period, unit in units:
-            shas = {f.path: sha256_of(f.path) for f in unit}
-            fresh = [f for f in unit if shas[f.path] not in landed_before]
-            report.skipped += [str(f.path) for f in unit if shas[f.path] in landed_before]
-            if not fresh:
+        # The next batch's files are hashed and landed while this one is mapped: disk
+        # work that releases the GIL. Landing early is harmless: the landing zone is
+        # content-addressed, and a copy whose batch never commits is reused next run.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bmb-land") as lander:
+            ahead = [lander.submit(_land_unit, lake, unit) for _, _, unit in units[:1]]
+            for i, (flow, period, unit) in enumerate(units):
+                t_wait = time.perf_counter()
+                landed = ahead[i].result()
+                land_wait = time.perf_counter() - t_wait
+                if i + 1 < len(units):
+                    ahead.append(lander.submit(_land_unit, lake, units[i + 1][2]))
+                fresh = [landed[f.path] for f in unit if landed[f.path].sha256 not in landed_before]
+                report.skipped += [
+                    str(f.path) for f in unit if landed[f.path].sha256 in landed_before
+                ]
+                if not fresh:
+                    progress.advance("ingest", sum(f.path.stat().st_size for f in unit))
+                    continue
+                summary = _run_batch(
+                    con, lake, key, flow, period, fresh, land_wait, coverage_end, compiled_cutter
+                )
+                report.batches.append(summary)
+                landed_before |= {lf.sha256 for lf in fresh}
                 progress.advance("ingest", sum(f.path.stat().st_size for f in unit))
-                continue
-            summary = _run_batch(
-                con, lake, key, flow, period, fresh, shas, coverage_end, compiled_cutter
-            )
-            report.batches.append(summary)
-            landed_before |= {shas[f.path] for f in fresh}
-            progress.advance("ingest", sum(f.path.stat().st_size for f in unit))
         fhir_units = fhir.group_fhir(fhir_files, batch_bytes)
         if fhir_units:
             fhir.setup_run(con)
@@ -275,25 +287,31 @@ def ingest(
     return report
 
 
+def _land_unit(lake: Lake, unit: list[SourceFile]) -> dict[Path, LandedFile]:
+    """Hash and land a batch's files (a file already landed is not copied again)."""
+    return {f.path: land(lake.paths, f, sha256_of(f.path)) for f in unit}
+
+
 def _run_batch(
     con: duckdb.DuckDBPyConnection,
     lake: Lake,
     key: bytes,
     flow: str,
     period: str,
-    files: list[SourceFile],
-    shas: dict[Path, str],
+    files: list[LandedFile],
+    land_wait: float,
     coverage_end: str,
     compiled_cutter: bool = True,
 ) -> BatchSummary:
+    """One flow batch; ``land_wait`` is how long it waited for its files to be landed."""
     started = datetime.now(UTC)
     record = BatchRecord(new_batch_id(), "ingest", started, note=f"{flow} {period}")
+    record.timings["land"] = land_wait
     b = Batch(lake, key, con, record, compiled_cutter=compiled_cutter)
     reset_work_tables(b)
     by_layout: dict[str, list[LandedFile]] = {name: [] for name in FLOWS[flow]}
-    for f in sorted(files, key=lambda s: (s.layout.name, s.period)):
-        with b.step("land"):
-            by_layout[f.layout.name].append(land(lake.paths, f, shas[f.path]))
+    for lf in sorted(files, key=lambda x: (x.source.layout_name, x.source.period)):
+        by_layout[lf.source.layout_name].append(lf)
     for name, landed in by_layout.items():
         b.stage(LAYOUTS[name], landed)
     MAPPERS[flow](b)
