@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bmb.domain import vocab
 from bmb.engines.lake import open_lake
 from bmb.lake.store import Lake
 from bmb.pipeline.bootstrap import bootstrap
@@ -166,3 +167,39 @@ def test_duckdb_spills_inside_the_restricted_landing_zone(
     assert all(s == (True, 0o700) for s in seen)
     assert not (lake_root / "landing" / "spill").exists()  # removed when done
     assert not (work / ".tmp").exists()
+
+
+def test_a_resent_exemption_replaces_its_row_and_a_new_one_adds_one(
+    tmp_path: Path, lake_root: Path
+) -> None:
+    # Exemptions arrive as yearly snapshots: a record sent again (here closed) must
+    # replace the row it made, in a later run, never sit beside it.
+    code = vocab.exemptions()[0].code
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    write(registry, "registry", "202401", [_registry(ROSSI, "M", "19500403")])
+
+    def exemption(ident: str, end: str = "") -> dict[str, str]:
+        return {
+            "id_esenzione": ident,
+            "codice_fiscale": ROSSI,
+            "tipo_identificativo": "0",
+            "codice_esenzione": code,
+            "data_inizio": "20230105",
+            "data_fine": end,
+            "asl_rilascio": "103",
+        }
+
+    first, second = tmp_path / "y2024", tmp_path / "y2025"
+    first.mkdir()
+    second.mkdir()
+    write(first, "exemptions", "202401", [exemption("E1"), exemption("E2")])
+    write(second, "exemptions", "202501", [exemption("E1", "20241231"), exemption("E3")])
+    ingest(lake_root, [registry, first])
+    ingest(lake_root, [second])
+    with open_lake(lake_root) as e:
+        rows = e.query(
+            "SELECT qualifier_source_value AS q FROM observation "
+            f"WHERE observation_source_value = '{code}'"
+        ).to_pylist()
+    assert sorted(r["q"] for r in rows) == ["until 2024-12-31", "until open", "until open"]

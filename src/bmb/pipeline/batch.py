@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bmb.domain.flows.layout import Framing, Identifier, Layout
 from bmb.lake.store import BatchRecord, Lake, TableWrite
@@ -88,6 +87,10 @@ class Batch:
     #: Cut fixed-width files with the compiled cutter when it is built; false forces the
     #: pure Python reference path (same results, slower).
     compiled_cutter: bool = True
+    #: Each staged layout's record texts (``_file``, ``line_number``, ``text``), kept in
+    #: Arrow and registered as ``_text_<layout>`` rather than copied into the ``p_``
+    #: tables: only quarantined and repeated records need them.
+    texts: dict[str, pa.Table] = field(default_factory=dict)
 
     @property
     def batch_id(self) -> str:
@@ -170,12 +173,21 @@ class Batch:
         )
         with self.step("parse"):
             self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT s.* EXCLUDE (_errors), "
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT s.* EXCLUDE (_errors, text), "
                 f"false AS _skip{extra_cols}, list_concat(s._errors, {id_error}) AS _errors "
                 f"FROM ({parsed}) s {joins}"
             )
             self.con.unregister("_stage")
+            self.texts[layout.name] = staged.select(["_file", "line_number", "text"])
+            self.con.register(f"_text_{layout.name}", self.texts[layout.name])
         return table
+
+    def release(self) -> None:
+        """Drop the batch's staged tables and record texts."""
+        for name in self.texts:
+            self.con.unregister(f"_text_{name}")
+            self.con.execute(f"DROP TABLE IF EXISTS p_{name}")
+        self.texts.clear()
 
     def _identity_joins(self, layout: Layout, precut: bool) -> tuple[str, str, str]:
         """Hash the distinct identifiers of ``_stage``: (joins, columns, id-error SQL)."""
@@ -302,6 +314,7 @@ class Batch:
         flows that legitimately repeat records from one period to the next. Windows run
         over the short key columns only; texts are compared for the few repeats.
         """
+        texts = f"_text_{table.removeprefix('p_')}"
         part_cols = ("_period", *key) if per_period else key
         part = ", ".join(part_cols)
         same_key = " AND ".join(f"c.{c} IS NOT DISTINCT FROM k.{c}" for c in part_cols)
@@ -320,8 +333,8 @@ class Batch:
                 "first_value(line_number) OVER w AS first_line, row_number() OVER w AS rn "
                 f"FROM c WINDOW w AS (PARTITION BY {part} "
                 "ORDER BY _file, line_number)) r "
-                f"JOIN {table} t ON t._file = r._file AND t.line_number = r.line_number "
-                f"JOIN {table} f ON f._file = r.first_file AND f.line_number = r.first_line "
+                f"JOIN {texts} t ON t._file = r._file AND t.line_number = r.line_number "
+                f"JOIN {texts} f ON f._file = r.first_file AND f.line_number = r.first_line "
                 "WHERE r.rn > 1"
             )
             self.con.execute(
@@ -354,15 +367,37 @@ class Batch:
         with self.step("map"):
             w = write_query(self.con, self.lake, qname, self.batch_id, columns, from_sql, part=part)
             if replace_by is not None and w.files:
-                ids = pq.read_table(w.files[0], columns=[replace_by]).column(0)
-                w.replace_column = replace_by
-                w.replace_values = [int(v) for v in ids.to_pylist() if v is not None]
+                replaced = self._existing_ids(qname, replace_by, [str(f) for f in w.files])
+                if replaced:
+                    w.replace_column = replace_by
+                    w.replace_values = replaced
         if w.files:
             self.writes.append(w)
             self.record.rows_out[qname.split(".", 1)[1]] = (
                 self.record.rows_out.get(qname.split(".", 1)[1], 0) + w.rows
             )
         return w.rows
+
+    def _existing_ids(self, qname: str, column: str, new_files: list[str]) -> list[int]:
+        """Ids of the new files that the table already holds (as committed so far).
+
+        Only those rows need replacing. Deleting every written id instead made the
+        commit bind and test one Iceberg literal per id: 15 s for the region's
+        exemptions, whose ids are almost all new.
+        """
+        current = self.lake.data_files(qname)
+        if not current:
+            return []
+
+        def listing(files: list[str]) -> str:
+            return "[" + ", ".join(q(f) for f in files) + "]"
+
+        rows = self.con.execute(
+            f"SELECT DISTINCT n.{column} FROM read_parquet({listing(new_files)}) n "
+            f"SEMI JOIN read_parquet({listing(current)}, union_by_name = true) o "
+            f"ON o.{column} = n.{column}"
+        ).fetchall()
+        return [int(r[0]) for r in rows if r[0] is not None]
 
     def write_replace(self, qname: str, columns: dict[str, str], from_sql: str) -> int:
         """Write the complete new content of table ``qname`` (replaces all its files)."""
@@ -413,14 +448,23 @@ class Batch:
         """Write every record with an error, and every undecodable line, to quarantine."""
         shas = {lf.source.path.name: lf.sha256 for files in self.files.values() for lf in files}
         self.con.register("_shas", pa.table({"file": list(shas), "sha": list(shas.values())}))
-        parts = [
-            f"SELECT {q(self.batch_id)} AS batch_id, t._file AS file_name, "
-            f"s.sha AS file_sha256, {q(layout)} AS layout, t.line_number, "
-            "t._errors[1].field AS field, t._errors[1].reason AS reason, "
-            "to_json(t._errors)::VARCHAR AS detail, t.text AS raw_record "
-            f"FROM p_{layout} t JOIN _shas s ON s.file = t._file WHERE len(t._errors) > 0"
-            for layout in self.files
-        ]
+        parts = []
+        for layout in self.files:
+            # Flow texts wait in Arrow (``_text_<layout>``); FHIR's are in its table.
+            texts, raw = "", "t.text"
+            if layout in self.texts:
+                texts = (
+                    f"JOIN _text_{layout} x ON x._file = t._file AND x.line_number = t.line_number "
+                )
+                raw = "x.text"
+            parts.append(
+                f"SELECT {q(self.batch_id)} AS batch_id, t._file AS file_name, "
+                f"s.sha AS file_sha256, {q(layout)} AS layout, t.line_number, "
+                "t._errors[1].field AS field, t._errors[1].reason AS reason, "
+                f"to_json(t._errors)::VARCHAR AS detail, {raw} AS raw_record "
+                f"FROM p_{layout} t JOIN _shas s ON s.file = t._file {texts}"
+                "WHERE len(t._errors) > 0"
+            )
         counts: Counter[str] = Counter()
         if parts:
             union = " UNION ALL ".join(parts)

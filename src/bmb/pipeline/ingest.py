@@ -316,8 +316,7 @@ def _run_batch(
         b.stage(LAYOUTS[name], landed)
     MAPPERS[flow](b)
     summary = _finish(b, started, flow, period, coverage_end)
-    for name in FLOWS[flow]:
-        con.execute(f"DROP TABLE IF EXISTS p_{name}")
+    b.release()
     return summary
 
 
