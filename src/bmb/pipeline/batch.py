@@ -317,16 +317,17 @@ class Batch:
         texts = f"_text_{table.removeprefix('p_')}"
         part_cols = ("_period", *key) if per_period else key
         part = ", ".join(part_cols)
-        same_key = " AND ".join(f"c.{c} IS NOT DISTINCT FROM k.{c}" for c in part_cols)
         with self.step("validate"):
-            # Keys that repeat are found by a hash aggregate; only their records (a few
-            # in a thousand) are then sorted by the window.
+            # Keys that repeat are found by grouping one 64-bit hash of the key columns;
+            # only their records (a few in a thousand, plus any hash collision, which
+            # the window below tells apart by the columns themselves) are then sorted.
+            hashed = f"hash({part})"
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _repeats AS WITH k AS (SELECT "
-                f"{part} FROM {table} WHERE len(_errors) = 0 GROUP BY ALL "
+                f"{hashed} AS h FROM {table} WHERE len(_errors) = 0 GROUP BY ALL "
                 "HAVING count(*) > 1), "
-                f"c AS (SELECT c._file, c.line_number, {', '.join(f'c.{x}' for x in part_cols)} "
-                f"FROM {table} c JOIN k ON {same_key} WHERE len(c._errors) = 0) "
+                f"c AS (SELECT _file, line_number, {part} FROM {table} "
+                f"WHERE len(_errors) = 0 AND {hashed} IN (SELECT h FROM k)) "
                 "SELECT r._file, r.line_number, "
                 "r.first_file, r.first_line, t.text = f.text AS same FROM (SELECT _file, "
                 "line_number, first_value(_file) OVER w AS first_file, "

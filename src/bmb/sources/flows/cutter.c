@@ -24,7 +24,7 @@
  *
  * Interface: plain C, called through ctypes (which releases the GIL, so Python cuts the
  * halves of a file on two threads). Python allocates every output buffer from the
- * counts of bmb_scan(); nothing here allocates or keeps memory.
+ * line count of bmb_count_lines(); nothing here allocates or keeps memory.
  */
 #include <stdint.h>
 #include <string.h>
@@ -60,23 +60,38 @@ typedef struct {
 
 static int is_plain(uint8_t c) { return (c >= 0x20 && c < 0x7f) || c == '\t'; }
 
-/* Counts of data[0:size]: out[0] lines, out[1] exotic lines. */
-void bmb_scan(const uint8_t *data, int64_t size, int64_t *out)
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* 1 when every byte of p[0:n] is plain; eight bytes at a time, bytewise only for a
+ * word holding a byte below 0x20 (a tab, or a control character), 0x7f or >= 0x80. */
+static int line_is_plain(const uint8_t *p, int64_t n)
 {
-    int64_t lines = 0, exotic = 0, pos = 0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        uint64_t low = (w - 0x20 * ONES) & ~w & HIGHS;        /* a byte < 0x20 */
+        uint64_t del = ((w ^ 0x7f * ONES) - ONES) & ~(w ^ 0x7f * ONES) & HIGHS;
+        if ((w & HIGHS) | low | del) {
+            for (int k = 0; k < 8; k++) if (!is_plain(p[i + k])) return 0;
+        }
+    }
+    for (; i < n; i++) if (!is_plain(p[i])) return 0;
+    return 1;
+}
+
+/* The number of lines of data[0:size] (a last line without '\n' counts). */
+int64_t bmb_count_lines(const uint8_t *data, int64_t size)
+{
+    int64_t lines = 0, pos = 0;
     while (pos < size) {
         const uint8_t *nl = memchr(data + pos, '\n', (size_t)(size - pos));
-        int64_t end = nl ? (int64_t)(nl - data) : size;
-        int64_t stop = end;
-        if (stop > pos && data[stop - 1] == '\r') stop--;
-        for (int64_t i = pos; i < stop; i++) {
-            if (!is_plain(data[i])) { exotic++; break; }
-        }
+        if (!nl) return lines + 1;
         lines++;
-        pos = end + 1;
+        pos = (int64_t)(nl - data) + 1;
     }
-    out[0] = lines;
-    out[1] = exotic;
+    return lines;
 }
 
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
@@ -238,11 +253,7 @@ int64_t bmb_cut(const uint8_t *data, int64_t size, int64_t first_line_number,
         int64_t end = nl ? (int64_t)(nl - data) : size;
         int64_t stop = end;
         if (stop > pos && data[stop - 1] == '\r') stop--;
-        int plain = 1;
-        for (int64_t i = pos; i < stop; i++) {
-            if (!is_plain(data[i])) { plain = 0; break; }
-        }
-        if (!plain) {
+        if (!line_is_plain(data + pos, stop - pos)) {
             exotic[3 * nx] = line_no;
             exotic[3 * nx + 1] = pos;
             exotic[3 * nx + 2] = stop;

@@ -81,8 +81,8 @@ def _library() -> ctypes.CDLL | None:
         return None
     lib = ctypes.CDLL(str(LIBRARY))
     p, i32, i64 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64
-    lib.bmb_scan.argtypes = (p, i64, p)
-    lib.bmb_scan.restype = None
+    lib.bmb_count_lines.argtypes = (p, i64)
+    lib.bmb_count_lines.restype = i64
     lib.bmb_cut.argtypes = (p, i64, i64, i32, p, i32, i32, i32, i32, p, p, p, p, p, p)
     lib.bmb_cut.restype = i64
     return lib
@@ -173,20 +173,18 @@ def _cut_chunk(
     start: int,
     end: int,
     first_line: int,
+    lines: int,
     max_day: int,
 ) -> tuple[list[pa.Array], np.ndarray]:
     """Cut data[start:end]: the arrays (line_number, text, fields, suspect), exotic lines."""
     layout = plan.layout
     base = view.ctypes.data + start
     size = end - start
-    counts = np.zeros(2, dtype=np.int64)
-    lib.bmb_scan(base, size, counts.ctypes.data)
-    lines = int(counts[0])
     line_numbers = np.empty(lines, dtype=np.int64)
     text_offsets = np.empty(lines + 1, dtype=np.int32)
     text_data = np.empty(max(size, 1), dtype=np.uint8)
     suspect = np.zeros((lines + 7) // 8 or 1, dtype=np.uint8)
-    exotic = np.empty(3 * max(int(counts[1]), 1), dtype=np.int64)
+    exotic = np.empty(3 * max(lines, 1), dtype=np.int64)  # untouched pages cost nothing
     n_exotic = np.zeros(1, dtype=np.int64)
     fields = (_Field * len(layout.fields))()
     buffers = []
@@ -311,22 +309,25 @@ def read_fixed(
     pieces = _chunks(data, threads or os.cpu_count() or 1)
     # Line numbers continue across pieces: count each piece's lines first (fast).
     firsts: list[int] = []
+    counts: list[int] = []
     line = 1
     for a, b in pieces:
         firsts.append(line)
-        counts = np.zeros(2, dtype=np.int64)
-        lib.bmb_scan(view.ctypes.data + a, b - a, counts.ctypes.data)
-        line += int(counts[0])
-    jobs = list(zip(pieces, firsts, strict=True))
+        counts.append(int(lib.bmb_count_lines(view.ctypes.data + a, b - a)))
+        line += counts[-1]
+    jobs = list(zip(pieces, firsts, counts, strict=True))
     if len(jobs) > 1:
         with ThreadPoolExecutor(max_workers=min(len(jobs), threads or os.cpu_count() or 1)) as pool:
             results = list(
                 pool.map(
-                    lambda j: _cut_chunk(lib, plan, view, j[0][0], j[0][1], j[1], max_day), jobs
+                    lambda j: _cut_chunk(lib, plan, view, j[0][0], j[0][1], j[1], j[2], max_day),
+                    jobs,
                 )
             )
     else:
-        results = [_cut_chunk(lib, plan, view, a, b, first, max_day) for (a, b), first in jobs]
+        results = [
+            _cut_chunk(lib, plan, view, a, b, first, n, max_day) for (a, b), first, n in jobs
+        ]
     schema = _schema(layout)
     tables = [pa.Table.from_arrays(arrays, schema=schema) for arrays, _ in results]
     exotic = np.concatenate([x for _, x in results]) if results else np.zeros((0, 3), np.int64)
