@@ -25,6 +25,7 @@ from bmb.sources.flows import native
 from bmb.sources.flows.cut import cut_fixed
 from bmb.sources.flows.lines import split_lines
 from bmb.sources.flows.parse import parse_sql
+from tests.sources.flow_records import GOOD_D2, fixed_record
 
 FIXED = sorted(name for name, layout in LAYOUTS.items() if layout.framing is Framing.FIXED)
 TODAY = dt.date.today()
@@ -208,20 +209,7 @@ def test_the_compiled_cutter_agrees_with_the_reference_on_random_records(name: s
 
 def test_the_compiled_cutter_marks_only_records_that_may_fail() -> None:
     d2 = LAYOUTS["pharmacy_d2"]
-    good = {
-        "regione": "070",
-        "asl": "103",
-        "farmacia": "000123",
-        "numero_ricetta": "0700000000000001",
-        "progressivo_riga": "01",
-        "data_prescrizione": "05032024",
-        "data_spedizione": "07032024",
-        "codice_prodotto": "012345678",
-        "quantita": "002",
-        "prezzo_unitario": "00001250",
-        "tipo_trasmissione": "1",
-    }
-    rec = "".join(good.get(f.name, "").ljust(f.length) for f in d2.fields)
+    rec = fixed_record(d2, GOOD_D2)
     bad_date = rec.replace("05032024", "31022024")
     table = native.read_fixed(f"{rec}\n{bad_date}\n{rec[:50]}\n".encode(), d2).table
     assert table.column("_suspect").to_pylist() == [False, True, True]

@@ -6,9 +6,10 @@ import duckdb
 import pytest
 
 from bmb.domain.flows import LAYOUTS
-from bmb.domain.flows.layout import Framing, Layout
+from bmb.domain.flows.layout import Layout
 from bmb.sources.flows.lines import split_lines
 from bmb.sources.flows.parse import REASONS, parse_sql
+from tests.sources.flow_records import GOOD_D2, fixed_record
 
 
 def _parse(layout: Layout, data: bytes) -> list[dict[str, object]]:
@@ -17,14 +18,6 @@ def _parse(layout: Layout, data: bytes) -> list[dict[str, object]]:
     con.register("lines", lines.table)
     rows: list[dict[str, object]] = con.sql(parse_sql(layout)).to_arrow_table().to_pylist()
     return rows
-
-
-def _fixed_record(layout: Layout, values: dict[str, str]) -> str:
-    assert layout.framing is Framing.FIXED
-    out = []
-    for f in layout.fields:
-        out.append(values.get(f.name, "").ljust(f.length)[: f.length])
-    return "".join(out)
 
 
 def test_split_lines_keeps_undecodable_lines_aside_with_their_numbers() -> None:
@@ -39,22 +32,7 @@ def test_split_lines_keeps_undecodable_lines_aside_with_their_numbers() -> None:
 
 def test_fixed_width_fields_are_typed_by_position() -> None:
     d2 = LAYOUTS["pharmacy_d2"]
-    rec = _fixed_record(
-        d2,
-        {
-            "regione": "070",
-            "asl": "103",
-            "farmacia": "000123",
-            "numero_ricetta": "0700000000000001",
-            "progressivo_riga": "01",
-            "data_prescrizione": "05032024",
-            "data_spedizione": "07032024",
-            "codice_prodotto": "012345678",
-            "quantita": "002",
-            "prezzo_unitario": "00001250",
-            "tipo_trasmissione": "1",
-        },
-    )
+    rec = fixed_record(d2, GOOD_D2)
     (row,) = _parse(d2, rec.encode() + b"\n")
     assert row["_errors"] == []
     assert str(row["data_spedizione"]) == "2024-03-07"
@@ -65,18 +43,8 @@ def test_fixed_width_fields_are_typed_by_position() -> None:
 
 def test_bad_fields_are_reported_with_field_and_reason_not_dropped() -> None:
     d2 = LAYOUTS["pharmacy_d2"]
-    good = {
-        "regione": "070",
-        "asl": "103",
-        "farmacia": "000123",
-        "numero_ricetta": "0700000000000001",
-        "progressivo_riga": "01",
-        "data_prescrizione": "05032024",
-        "data_spedizione": "30022024",
-        "quantita": "0X2",
-        "tipo_trasmissione": "7",
-    }
-    rec = _fixed_record(d2, good)
+    bad = {**GOOD_D2, "data_spedizione": "30022024", "quantita": "0X2", "tipo_trasmissione": "7"}
+    rec = fixed_record(d2, bad)
     rows = _parse(d2, (rec + "\n" + rec[:40] + "\n").encode())
     assert len(rows) == 2
     reasons = {(e["field"], e["reason"]) for e in rows[0]["_errors"]}  # type: ignore[attr-defined]
@@ -120,7 +88,7 @@ def test_cutting_in_slices_on_threads_gives_the_same_fields_as_one_pass(
     from bmb.sources.flows import cut
 
     d2 = LAYOUTS["pharmacy_d2"]
-    good = _fixed_record(d2, {"regione": "070", "asl": "103", "codice_prodotto": " 01234 "})
+    good = fixed_record(d2, {"regione": "070", "asl": "103", "codice_prodotto": " 01234 "})
     lines = [good, "", good[:30], good + "XYZ", "   ", good.replace("070", "7 0")] * 5
     table = split_lines("\n".join(lines).encode() + b"\n").table
     whole = cut.cut_fixed(d2, table)
@@ -135,7 +103,7 @@ def test_cutting_in_slices_on_threads_gives_the_same_fields_as_one_pass(
 
 def test_records_without_errors_get_an_empty_typed_list_and_bad_ones_every_error() -> None:
     d2 = LAYOUTS["pharmacy_d2"]
-    rec = _fixed_record(d2, {"regione": "070", "data_prescrizione": "31022024", "quantita": "1X"})
+    rec = fixed_record(d2, {"regione": "070", "data_prescrizione": "31022024", "quantita": "1X"})
     rows = _parse(d2, (rec + "\n").encode())
     reasons = sorted((e["field"], e["reason"]) for e in rows[0]["_errors"])  # type: ignore[union-attr]
     assert ("data_prescrizione", "invalid_date") in reasons
