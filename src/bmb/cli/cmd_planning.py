@@ -132,12 +132,10 @@ def stratify(
     )
     from bmb.cli.console import console, print_table
     from bmb.cli.planning_io import open_planning_lake, save_derived, write_plot, years_of
-    from bmb.domain.chronic import RuleSet
     from bmb.domain.errors import UsageError
     from bmb.domain.stratification import default_pyramid, parse_pyramid_text
 
     rule_set = read_rules(rules)
-    assert isinstance(rule_set, RuleSet)
     if config is not None:
         if not config.is_file():
             raise UsageError(f"{config}: no such configuration file")
@@ -243,10 +241,8 @@ def network(
     from bmb.analytics.report import write_result
     from bmb.cli.console import console, print_table
     from bmb.cli.planning_io import open_planning_lake, save_derived, write_plot, years_of
-    from bmb.domain.chronic import RuleSet
 
     rule_set = read_rules(rules)
-    assert isinstance(rule_set, RuleSet)
     with open_planning_lake(lake, "bmb network") as engine:
         y = year if year is not None else years_of(engine, None)[-1]
         reg = build_registry(engine, PopulationSpec.years([y], region=region), rule_set)
