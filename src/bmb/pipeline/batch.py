@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from bmb.domain.flows.layout import Framing, Identifier, Layout
-from bmb.lake.store import BatchRecord, Lake, TableWrite
+from bmb.lake.store import BatchRecord, Lake, TableWrite, all_tables
+from bmb.lake.views import files_select
 from bmb.pipeline.landing import LandedFile
 from bmb.pipeline.pseudonymize import person_ids, provider_ids
 from bmb.pipeline.writer import write_arrow, write_query
@@ -137,10 +138,7 @@ class Batch:
             else:
                 with self.step("read"):
                     records = read_lines(lf.landed)
-            n = records.table.num_rows
-            part = records.table.append_column("_file", pa.repeat(pa.scalar(name), n))
-            part = part.append_column("_period", pa.repeat(pa.scalar(lf.source.period), n))
-            parts.append(part)
+            parts.append(_tagged(records.table, name, lf.source.period))
             self.files.setdefault(layout.name, []).append(lf)
             account = FileAccount(name, lf.sha256, layout.name, lf.source.period)
             account.records_in = records.count
@@ -152,21 +150,16 @@ class Batch:
         with self.step("parse"):
             if not parts:  # the same columns, no rows
                 empty = native.read_fixed(b"", layout) if compiled else split_lines(b"")
-                parts.append(
-                    empty.table.append_column("_file", pa.array([], pa.string())).append_column(
-                        "_period", pa.array([], pa.string())
-                    )
-                )
+                parts.append(_tagged(empty.table, "", ""))
             staged = pa.concat_tables(parts)
             if fixed and not compiled:
                 staged = cut_fixed(layout, staged)
             self.con.register("_stage", staged)
-        precut = fixed
-        joins, extra_cols, id_error = self._identity_joins(layout, precut)
+        joins, extra_cols, id_error = self._identity_joins(layout, fixed)
         parsed = parse_sql(
             layout,
             "_stage",
-            precut=precut,
+            precut=fixed,
             prechecked=compiled,
             pretyped=native.typed_fields(layout) if compiled else frozenset(),
             carry=("_file", "_period"),
@@ -389,14 +382,10 @@ class Batch:
         current = self.lake.data_files(qname)
         if not current:
             return []
-
-        def listing(files: list[str]) -> str:
-            return "[" + ", ".join(q(f) for f in files) + "]"
-
+        decl = all_tables()[qname]
         rows = self.con.execute(
-            f"SELECT DISTINCT n.{column} FROM read_parquet({listing(new_files)}) n "
-            f"SEMI JOIN read_parquet({listing(current)}, union_by_name = true) o "
-            f"ON o.{column} = n.{column}"
+            f"SELECT DISTINCT n.{column} FROM ({files_select(decl, new_files)}) n "
+            f"SEMI JOIN ({files_select(decl, current)}) o ON o.{column} = n.{column}"
         ).fetchall()
         return [int(r[0]) for r in rows if r[0] is not None]
 
@@ -451,7 +440,8 @@ class Batch:
         self.con.register("_shas", pa.table({"file": list(shas), "sha": list(shas.values())}))
         parts = []
         for layout in self.files:
-            # Flow texts wait in Arrow (``_text_<layout>``); FHIR's are in its table.
+            # Flow texts wait in Arrow (``_text_<layout>``); FHIR's stay in ``p_fhir``,
+            # whose records a file name and line number do not always tell apart.
             texts, raw = "", "t.text"
             if layout in self.texts:
                 texts = (
@@ -521,3 +511,11 @@ class Batch:
 
     def ledger_summary(self) -> str:
         return json.dumps(self.record.rows_out)
+
+
+def _tagged(table: pa.Table, file_name: str, period: str) -> pa.Table:
+    """A file's records with the ``_file`` and ``_period`` they are told apart by."""
+    n = table.num_rows
+    return table.append_column("_file", pa.repeat(pa.scalar(file_name), n)).append_column(
+        "_period", pa.repeat(pa.scalar(period), n)
+    )
