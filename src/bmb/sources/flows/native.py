@@ -2,8 +2,8 @@
 
 One pass in C splits a file into records, cuts and trims every field, and marks each
 record *suspect* when any field check might fail; SQL then checks only the suspect
-records (about one in a hundred). Lines the C code does not handle (non-ASCII or
-control characters) are decoded and cut here the reference way
+records (about one in two hundred in the synthetic region). Lines the C code does not
+handle (non-ASCII or control characters) are decoded and cut here the reference way
 (:mod:`bmb.sources.flows.lines`, :mod:`bmb.sources.flows.cut`), so the result is the
 same table, row for row, as the reference path gives; tests hold the two together.
 
@@ -270,7 +270,7 @@ def _schema(layout: Layout) -> pa.Schema:
 
 
 def _exotic_table(
-    layout: Layout, view: np.ndarray, exotic: np.ndarray
+    layout: Layout, schema: pa.Schema, view: np.ndarray, exotic: np.ndarray
 ) -> tuple[pa.Table, list[tuple[int, str]]]:
     """The lines the C code left: decoded and cut the reference way, all suspect."""
     numbers: list[int] = []
@@ -287,54 +287,45 @@ def _exotic_table(
         {"line_number": pa.array(numbers, pa.int64()), "text": pa.array(texts, pa.string())}
     )
     table = cut_fixed(layout, table)
-    table = table.append_column("_suspect", pa.array([True] * len(numbers), pa.bool_()))
-    for name in _schema(layout).names[table.num_columns :]:  # typed: SQL types these
-        table = table.append_column(name, pa.nulls(len(numbers), _schema(layout).field(name).type))
-    return table, bad
+    table = table.append_column("_suspect", pa.repeat(pa.scalar(True), len(numbers)))
+    for name in schema.names[table.num_columns :]:  # the typed values: SQL types these
+        table = table.append_column(name, pa.nulls(len(numbers), schema.field(name).type))
+    return table.cast(schema), bad
 
 
-def read_fixed(
-    data: bytes, layout: Layout, *, today: dt.date | None = None, threads: int | None = None
-) -> FixedRecords:
+def read_fixed(data: bytes, layout: Layout, *, threads: int | None = None) -> FixedRecords:
     """Split, cut and pre-check a fixed-width file's bytes (see the module's docstring)."""
     assert layout.framing is Framing.FIXED
     lib = _library()
     if lib is None:
         raise RuntimeError(f"the compiled cutter {LIBRARY} is not built")
+    schema = _schema(layout)
+    pieces = _chunks(data, threads or os.cpu_count() or 1)
+    if not pieces:
+        return FixedRecords(schema.empty_table(), ())
     # The latest date SQL accepts is current_date + 366 days; staying a day inside it
     # keeps a clock or time zone difference from clearing a record SQL would reject.
-    max_day = ((today or dt.date.today()) - _EPOCH).days + 364
-    view = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(0, dtype=np.uint8)
+    max_day = (dt.date.today() - _EPOCH).days + 364
+    view = np.frombuffer(data, dtype=np.uint8)
     plan = _plan(layout)
-    pieces = _chunks(data, threads or os.cpu_count() or 1)
     # Line numbers continue across pieces: count each piece's lines first (fast).
-    firsts: list[int] = []
-    counts: list[int] = []
+    jobs: list[tuple[int, int, int, int]] = []  # start, end, first line number, lines
     line = 1
     for a, b in pieces:
-        firsts.append(line)
-        counts.append(int(lib.bmb_count_lines(view.ctypes.data + a, b - a)))
-        line += counts[-1]
-    jobs = list(zip(pieces, firsts, counts, strict=True))
-    if len(jobs) > 1:
-        with ThreadPoolExecutor(max_workers=min(len(jobs), threads or os.cpu_count() or 1)) as pool:
-            results = list(
-                pool.map(
-                    lambda j: _cut_chunk(lib, plan, view, j[0][0], j[0][1], j[1], j[2], max_day),
-                    jobs,
-                )
-            )
-    else:
-        results = [
-            _cut_chunk(lib, plan, view, a, b, first, n, max_day) for (a, b), first, n in jobs
-        ]
-    schema = _schema(layout)
+        lines = int(lib.bmb_count_lines(view.ctypes.data + a, b - a))
+        jobs.append((a, b, line, lines))
+        line += lines
+
+    def cut(job: tuple[int, int, int, int]) -> tuple[list[pa.Array], np.ndarray]:
+        start, end, first, lines = job
+        return _cut_chunk(lib, plan, view, start, end, first, lines, max_day)
+
+    with ThreadPoolExecutor(max_workers=min(len(jobs), threads or os.cpu_count() or 1)) as pool:
+        results = list(pool.map(cut, jobs))
     tables = [pa.Table.from_arrays(arrays, schema=schema) for arrays, _ in results]
-    exotic = np.concatenate([x for _, x in results]) if results else np.zeros((0, 3), np.int64)
+    exotic = np.concatenate([x for _, x in results])
     bad: list[tuple[int, str]] = []
     if len(exotic):
-        extra, bad = _exotic_table(layout, view, exotic)
-        tables.append(extra.select(schema.names).cast(schema))
-    if not tables:
-        return FixedRecords(schema.empty_table(), ())
+        extra, bad = _exotic_table(layout, schema, view, exotic)
+        tables.append(extra)
     return FixedRecords(pa.concat_tables(tables), tuple(bad))
