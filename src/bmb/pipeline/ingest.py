@@ -301,7 +301,7 @@ def _run_batch(
     files: list[LandedFile],
     land_wait: float,
     coverage_end: str,
-    compiled_cutter: bool = True,
+    compiled_cutter: bool,
 ) -> BatchSummary:
     """One flow batch; ``land_wait`` is how long it waited for its files to be landed."""
     started = datetime.now(UTC)
