@@ -42,6 +42,7 @@ from bmb.pipeline.landing import (
     split_fhir,
 )
 from bmb.pipeline.maps import MAPPERS
+from bmb.pipeline.maps.common import HASH_63_MACRO
 
 if TYPE_CHECKING:
     import duckdb
@@ -95,10 +96,7 @@ class IngestReport:
 
 def _setup(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """Macros, the code map and the sets of already-known ids, for the whole run."""
-    con.execute(
-        "CREATE OR REPLACE MACRO hash_63(s) AS "
-        "CAST(md5_number_lower(s) & 9223372036854775807::UBIGINT AS BIGINT)"
-    )
+    con.execute(HASH_63_MACRO)
     snap = lake.current()
     attach_snapshot(con, lake, snap, bmb_tables=("ingestion_ledger", "person_key"))
     # Codes -> (source concept, standard concept). OHDSI ids (below the local base) win

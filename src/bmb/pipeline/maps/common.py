@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from bmb.domain import concepts as std
 
+#: ``hash_63(s)``, the id of a row from its natural key: the last 8 bytes of the MD5
+#: digest of ``s`` read little-endian, top bit cleared (a non-negative BIGINT). This
+#: is the value of DuckDB's ``md5_number_lower``, taken from ``md5_number``, which
+#: DuckDB computes 2.6 times faster (3.3 million pharmacy keys: 0.37 s against 0.99 s).
+HASH_63_MACRO = (
+    "CREATE OR REPLACE MACRO hash_63(s) AS "
+    "CAST((md5_number(s) >> 64) & 9223372036854775807::UHUGEINT AS BIGINT)"
+)
+
 
 def gender_concept(sex_sql: str) -> str:
     """Gender concept from a sex code written 1/2 or M/F."""
