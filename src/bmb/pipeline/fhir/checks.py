@@ -48,10 +48,10 @@ def flag(b: Batch, select_sql: str, field: str | None, reason: str) -> None:
     fld = "NULL::VARCHAR" if field is None else q(field)
     with b.step("validate"):
         b.con.execute(
-            f"UPDATE {TABLE} SET _errors = list_append(_errors, {{'field': {fld}, "
-            f"'reason': {q(reason)}, 'detail': CAST(e.detail AS VARCHAR)}}) FROM "
+            f"UPDATE {TABLE} SET _ok = false, _check = {{'field': {fld}, "
+            f"'reason': {q(reason)}, 'detail': CAST(e.detail AS VARCHAR)}} FROM "
             f"(SELECT record, min(detail) AS detail FROM ({select_sql}) GROUP BY record) e "
-            f"WHERE {TABLE}._record = e.record AND len({TABLE}._errors) = 0"
+            f"WHERE {TABLE}._record = e.record AND {TABLE}._ok"
         )
 
 
@@ -61,7 +61,7 @@ def control(b: Batch, view: str, condition: str, reason: str) -> None:
         b.con.execute(
             f"UPDATE {TABLE} SET _skip = true, _control = {q(reason)} "
             f"WHERE _record IN (SELECT record FROM {view} WHERE {condition}) "
-            "AND len(_errors) = 0 AND NOT _skip"
+            "AND _ok AND NOT _skip"
         )
 
 
@@ -126,5 +126,5 @@ def mapped(view: str, alias: str = "v") -> str:
     """
     return (
         f"FROM (SELECT DISTINCT ON (record) * FROM {view} ORDER BY record) {alias} "
-        f"JOIN {TABLE} r ON r._record = {alias}.record AND len(r._errors) = 0 AND NOT r._skip"
+        f"JOIN {TABLE} r ON r._record = {alias}.record AND r._ok AND NOT r._skip"
     )

@@ -109,7 +109,7 @@ def _coded(b: Batch, s: DrugSource, v: str) -> str:
         "UNION ALL SELECT x.record, m.coding_index, m.system, m.code, m.display, m.code_text "
         f"FROM {referring} x JOIN ({keyed(f'SELECT medication AS ref FROM {v}', 'Medication')}) "
         f"mk ON mk.ref = x.medication JOIN {TABLE} r ON r.rtype = 'Medication' "
-        "AND r.fhir_id = mk.k AND len(r._errors) = 0 JOIN v_medication m ON m.record = r._record "
+        "AND r.fhir_id = mk.k AND r._ok JOIN v_medication m ON m.record = r._record "
         "UNION ALL SELECT record, i, "
         + ", ".join(
             f"json_extract_string(m, {coding.format(f)})" for f in ("system", "code", "display")

@@ -130,7 +130,7 @@ def identify(b: Batch, resource_type: str, ident_view: str, *, strict: bool) -> 
             "THEN coalesce(a.italian_reason, 'invalid_fiscal_code') END AS reason "
             f"FROM {TABLE} r LEFT JOIN agg a ON a.record = r._record "
             "LEFT JOIN best ON best.record = r._record "
-            f"WHERE r.rtype = {q(resource_type)} AND len(r._errors) = 0 AND NOT r._skip"
+            f"WHERE r.rtype = {q(resource_type)} AND r._ok AND NOT r._skip"
         )
         # no usable identifier: the logical id, qualified by the resource type
         rest = b.con.execute(

@@ -77,12 +77,10 @@ def map_patients(b: Batch, views: dict[str, str]) -> None:
         "birthDate",
         "missing_value",
     )
-    b.con.execute(
-        f"DELETE FROM {who} WHERE record IN (SELECT _record FROM p_fhir WHERE len(_errors) > 0)"
-    )
+    b.con.execute(f"DELETE FROM {who} WHERE record IN (SELECT _record FROM p_fhir WHERE NOT _ok)")
     ok = (
         f"FROM {v} v JOIN {who} w ON w.record = v.record JOIN p_fhir r ON r._record = v.record "
-        "AND len(r._errors) = 0 AND NOT r._skip"
+        "AND r._ok AND NOT r._skip"
     )
     italian = f"w.id_kind <> {q(IdKind.FHIR.value)}"
     with b.step("map"):

@@ -155,7 +155,7 @@ def resolve_patients(b: Batch, views: dict[str, str], known_keys: str) -> None:
         f"LEFT JOIN (SELECT ref, min(target_id) AS target_id FROM _crit_hash WHERE target_id IN "
         f"{known} GROUP BY ref HAVING count(DISTINCT target_id) = 1) h ON h.ref = r.ref "
         f"LEFT JOIN (SELECT DISTINCT fhir_id FROM {TABLE} WHERE rtype = 'Patient' "
-        "AND len(_errors) > 0) bad ON bad.fhir_id = r.k"
+        "AND NOT _ok) bad ON bad.fhir_id = r.k"
     )
 
 
@@ -206,7 +206,7 @@ def resolve_organizations(b: Batch, views: dict[str, str]) -> None:
     b.con.execute(
         "CREATE OR REPLACE TEMP TABLE _who_organization AS SELECT _record AS record, "
         f"fhir_id, {care_site_id('_key')} AS target_id FROM {TABLE} "
-        "WHERE rtype = 'Organization' AND len(_errors) = 0 AND NOT _skip"
+        "WHERE rtype = 'Organization' AND _ok AND NOT _skip"
     )
     b.con.execute(
         "CREATE OR REPLACE TEMP TABLE _ref_org AS SELECT r.ref, CASE "

@@ -24,7 +24,7 @@ import json
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bmb.pipeline.batch import Batch, FileAccount
+from bmb.pipeline.batch import ERROR_TYPE, Batch, FileAccount
 from bmb.pipeline.fhir.bundles import stage_json_files
 from bmb.pipeline.landing import FhirFile, LandedFile
 from bmb.sources.fhir.omop import MAPPED_TYPES
@@ -92,7 +92,8 @@ def stage_fhir(b: Batch, landed: list[LandedFile]) -> None:
             "'detail': NULL::VARCHAR}] "
             "WHEN h[1] IS NULL THEN [{'field': 'resourceType', 'reason': 'not_a_resource', "
             "'detail': 'JSON without a resourceType'}] "
-            "ELSE [] END AS _errors, false AS _skip, NULL::VARCHAR AS _control "
+            "ELSE [] END AS _errors, false AS _skip, NULL::VARCHAR AS _control, "
+            f"pre_reason IS NULL AND h[1] IS NOT NULL AS _ok, NULL::{ERROR_TYPE} AS _check "
             f"FROM (SELECT *, CASE WHEN pre_reason IS NULL THEN {head} END AS h, {uuid} AS uuid "
             f"FROM {STAGE})"
         )
@@ -101,7 +102,7 @@ def stage_fhir(b: Batch, landed: list[LandedFile]) -> None:
         # (a resource repeated in several Bundles repeats its fullUrl: one row each)
         b.con.execute(
             "CREATE OR REPLACE TEMP TABLE _urn AS SELECT _urn AS uuid, rtype, "
-            f"min(fhir_id) AS fhir_id FROM {TABLE} WHERE _urn IS NOT NULL AND len(_errors) = 0 "
+            f"min(fhir_id) AS fhir_id FROM {TABLE} WHERE _urn IS NOT NULL AND _ok "
             "GROUP BY 1, 2"
         )
         _explain_invalid_json(b)
@@ -178,13 +179,13 @@ def _mark_controls(b: Batch) -> None:
     b.con.execute(
         f"UPDATE {TABLE} SET _skip = true, _control = CASE WHEN rtype = 'Bundle' "
         f"AND line_number = 0 THEN 'bundle' ELSE 'unsupported' END "
-        f"WHERE len(_errors) = 0 AND rtype NOT IN ({mapped})"
+        f"WHERE _ok AND rtype NOT IN ({mapped})"
     )
     b.con.execute(
         f"UPDATE {TABLE} SET _skip = true, _control = 'superseded' FROM (SELECT _record FROM "
         f"(SELECT _record, row_number() OVER (PARTITION BY rtype, fhir_id ORDER BY "
         f"last_updated DESC NULLS LAST, _record DESC) AS rn FROM {TABLE} "
-        f"WHERE len(_errors) = 0 AND NOT _skip AND fhir_id IS NOT NULL) WHERE rn > 1) d "
+        f"WHERE _ok AND NOT _skip AND fhir_id IS NOT NULL) WHERE rn > 1) d "
         f"WHERE {TABLE}._record = d._record"
     )
 

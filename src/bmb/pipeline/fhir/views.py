@@ -26,7 +26,7 @@ from bmb.sources.fhir.sql.expr import quote
 
 def _pending(resource_type: str) -> str:
     """The staged records of a type that passed staging and are not control records."""
-    return f"FROM {TABLE} WHERE rtype = {q(resource_type)} AND len(_errors) = 0 AND NOT _skip"
+    return f"FROM {TABLE} WHERE rtype = {q(resource_type)} AND _ok AND NOT _skip"
 
 
 def evaluate(b: Batch, name: str) -> str:

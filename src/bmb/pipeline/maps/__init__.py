@@ -1,8 +1,9 @@
 """Flow mappers: each flow's own checks and its rows in the OMOP CDM.
 
 A mapper receives the batch with one typed temp table per layout of its flow
-(``p_<layout>``, pseudonymized, with ``_errors``), adds the checks that need more than
-one field or more than one file, and writes CDM rows from the records without errors.
+(``p_<layout>``, pseudonymized; ``_ok`` is true for a record without errors so far),
+adds the checks that need more than one field or more than one file
+(:meth:`Batch.add_error` and its helpers), and writes CDM rows from the ``_ok`` records.
 It also names the records it does not map on purpose (control records, such as a
 prescription's trailer line) so that every record is accounted for.
 """

@@ -45,7 +45,7 @@ def row_id(*parts: str) -> str:
 
 def ok(table: str) -> str:
     """FROM clause of the records of a layout that passed every check."""
-    return f"FROM {table} r WHERE len(r._errors) = 0 AND NOT r._skip"
+    return f"FROM {table} r WHERE r._ok AND NOT r._skip"
 
 
 def icd9_dx(code_sql: str) -> str:

@@ -12,8 +12,7 @@ def map_deaths(b: Batch) -> None:
     b.require_known_person(t)
     b.add_error(
         t,
-        "len(_errors) = 0 AND causa_iniziale NOT IN (SELECT code FROM _code_map "
-        "WHERE vocabulary_id = 'ICD10')",
+        "causa_iniziale NOT IN (SELECT code FROM _code_map WHERE vocabulary_id = 'ICD10')",
         "causa_iniziale",
         "unknown_code",
         "causa_iniziale",
@@ -23,6 +22,6 @@ def map_deaths(b: Batch) -> None:
             "INSERT INTO _death_candidates SELECT r.person_id, r.data_decesso, "
             f"{std.TYPE_DEATH_CERTIFICATE}, r.causa_iniziale, m.concept_id, 1 "
             "FROM p_deaths r LEFT JOIN _code_map m ON m.vocabulary_id = 'ICD10' "
-            "AND m.code = r.causa_iniziale WHERE len(r._errors) = 0"
+            "AND m.code = r.causa_iniziale WHERE r._ok"
         )
     b.account("deaths")

@@ -23,7 +23,7 @@ def map_emur(b: Batch) -> None:
     b.flag_duplicates(t, ("identificativo", "erogatore_codice_istituto"))
     b.add_error(
         t,
-        "len(_errors) = 0 AND (dimissione_data < entrata_data OR "
+        "(dimissione_data < entrata_data OR "
         "(dimissione_data = entrata_data AND dimissione_ora < entrata_ora))",
         "dimissione_data",
         "inconsistent_dates",
@@ -31,14 +31,14 @@ def map_emur(b: Batch) -> None:
     )
     b.add_error(
         t,
-        "len(_errors) = 0 AND diagnosi_principale IS NOT NULL AND "
+        "diagnosi_principale IS NOT NULL AND "
         f"{icd9_dx('diagnosi_principale')} NOT IN "
         "(SELECT code FROM _code_map WHERE vocabulary_id = 'ICD9CM')",
         "diagnosi_principale",
         "unknown_code",
         "diagnosi_principale",
     )
-    src = "FROM p_emur r WHERE len(r._errors) = 0"
+    src = "FROM p_emur r WHERE r._ok"
     care_site = row_id("'HSP'", "substr(r.erogatore_codice_istituto, 1, 6)")
     b.write(
         "cdm.visit_occurrence",
@@ -114,7 +114,7 @@ def map_emur(b: Batch) -> None:
             "value_source_value": "r.triage",
         },
         "FROM p_emur r LEFT JOIN _code_map m ON m.vocabulary_id = 'BMB' AND m.code = 'ED_TRIAGE' "
-        "WHERE len(r._errors) = 0",
+        "WHERE r._ok",
     )
     with b.step("map"):
         b.con.execute(

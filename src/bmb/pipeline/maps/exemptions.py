@@ -13,15 +13,14 @@ def map_exemptions(b: Batch) -> None:
     b.require_known_person(t)
     b.add_error(
         t,
-        "len(_errors) = 0 AND codice_esenzione NOT IN (SELECT code FROM _code_map "
-        "WHERE vocabulary_id = 'IT_EXEMPTION')",
+        "codice_esenzione NOT IN (SELECT code FROM _code_map WHERE vocabulary_id = 'IT_EXEMPTION')",
         "codice_esenzione",
         "unknown_code",
         "codice_esenzione",
     )
     b.add_error(
         t,
-        "len(_errors) = 0 AND data_fine < data_inizio",
+        "data_fine < data_inizio",
         "data_fine",
         "inconsistent_dates",
         "'exemption ends before it starts'",
@@ -43,7 +42,7 @@ def map_exemptions(b: Batch) -> None:
             "qualifier_source_value": "'until ' || coalesce(CAST(r.data_fine AS VARCHAR), 'open')",
         },
         "FROM p_exemptions r LEFT JOIN _code_map m ON m.vocabulary_id = 'IT_EXEMPTION' "
-        "AND m.code = r.codice_esenzione WHERE len(r._errors) = 0 AND NOT r._skip",
+        "AND m.code = r.codice_esenzione WHERE r._ok AND NOT r._skip",
         replace_by="observation_id",
     )
     b.account("exemptions")

@@ -13,8 +13,7 @@ def map_labs(b: Batch) -> None:
     b.require_known_person(t)
     b.add_error(
         t,
-        "len(_errors) = 0 AND codice_loinc NOT IN (SELECT code FROM _code_map "
-        "WHERE vocabulary_id = 'LOINC')",
+        "codice_loinc NOT IN (SELECT code FROM _code_map WHERE vocabulary_id = 'LOINC')",
         "codice_loinc",
         "unknown_code",
         "codice_loinc",
@@ -40,10 +39,10 @@ def map_labs(b: Batch) -> None:
         },
         "FROM p_labs r LEFT JOIN _code_map m ON m.vocabulary_id = 'LOINC' "
         "AND m.code = r.codice_loinc LEFT JOIN _code_map u ON u.vocabulary_id = 'UCUM' "
-        "AND u.code = r.unita WHERE len(r._errors) = 0",
+        "AND u.code = r.unita WHERE r._ok",
     )
     b.con.execute(
         "INSERT INTO _person_candidates SELECT person_id, NULL, NULL, NULL, NULL, 9, "
-        "data_prelievo FROM p_labs WHERE len(_errors) = 0"
+        "data_prelievo FROM p_labs WHERE _ok"
     )
     b.account("labs")

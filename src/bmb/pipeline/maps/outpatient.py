@@ -27,18 +27,10 @@ VISIT_ID = row_id(
 def map_outpatient(b: Batch) -> None:
     b.flag_duplicates("p_outpatient_c1", KEY)
     b.flag_duplicates("p_outpatient_c2", KEY)
-    c1_ok = "(SELECT * FROM p_outpatient_c1 WHERE len(_errors) = 0)"
+    b.reject_orphans("p_outpatient_c2", "p_outpatient_c1", KEY, "no valid C1 record for this line")
     b.add_error(
         "p_outpatient_c2",
-        f"len(_errors) = 0 AND NOT EXISTS (SELECT 1 FROM {c1_ok} c1 "
-        f"WHERE {_JOIN.replace('c2.', 'p_outpatient_c2.')})",
-        None,
-        "orphan",
-        "'no valid C1 record for this line'",
-    )
-    b.add_error(
-        "p_outpatient_c2",
-        "len(_errors) = 0 AND codice_prestazione NOT IN "
+        "codice_prestazione NOT IN "
         "(SELECT code FROM _code_map WHERE vocabulary_id = 'IT_CATALOGUE')",
         "codice_prestazione",
         "unknown_code",
@@ -46,15 +38,15 @@ def map_outpatient(b: Batch) -> None:
     )
     b.add_error(
         "p_outpatient_c2",
-        "len(_errors) = 0 AND data_erogazione < data_prescrizione",
+        "data_erogazione < data_prescrizione",
         "data_erogazione",
         "inconsistent_dates",
         "'service before prescription'",
     )
     src = (
-        f"FROM p_outpatient_c2 c2 JOIN {c1_ok} c1 ON {_JOIN} "
+        f"FROM p_outpatient_c2 c2 JOIN (SELECT * FROM p_outpatient_c1 WHERE _ok) c1 ON {_JOIN} "
         "LEFT JOIN _code_map m ON m.vocabulary_id = 'IT_CATALOGUE' "
-        "AND m.code = c2.codice_prestazione WHERE len(c2._errors) = 0"
+        "AND m.code = c2.codice_prestazione WHERE c2._ok"
     )
     care_site = row_id("'STS'", "c1.struttura_erogante")
     b.write(
@@ -119,7 +111,7 @@ def map_outpatient(b: Batch) -> None:
     with b.step("map"):
         b.con.execute(
             "INSERT INTO _person_candidates SELECT person_id, sesso, data_nascita, "
-            "comune_residenza, NULL, 8, NULL FROM p_outpatient_c1 WHERE len(_errors) = 0"
+            "comune_residenza, NULL, 8, NULL FROM p_outpatient_c1 WHERE _ok"
         )
         b.con.execute(
             f"INSERT INTO _care_sites SELECT DISTINCT {care_site}, c1.struttura_erogante {src}"

@@ -19,35 +19,33 @@ _JOIN = " AND ".join(f"d1.{k} = d2.{k}" for k in (*KEY, "_period"))
 def map_pharmacy(b: Batch) -> None:
     b.flag_duplicates("p_pharmacy_d1", KEY)
     b.flag_duplicates("p_pharmacy_d2", KEY)
-    d1_ok = "(SELECT * FROM p_pharmacy_d1 WHERE len(_errors) = 0)"
-    b.add_error(
+    b.reject_orphans(
         "p_pharmacy_d2",
-        f"len(_errors) = 0 AND progressivo_riga <> '99' AND NOT EXISTS (SELECT 1 FROM {d1_ok} d1 "
-        f"WHERE {_JOIN.replace('d2.', 'p_pharmacy_d2.')})",
-        None,
-        "orphan",
-        "'no valid D1 record for this line'",
+        "p_pharmacy_d1",
+        KEY,
+        "no valid D1 record for this line",
+        where="progressivo_riga <> '99'",
     )
     b.add_error(
         "p_pharmacy_d2",
-        "len(_errors) = 0 AND data_spedizione < data_prescrizione",
+        "data_spedizione < data_prescrizione",
         "data_spedizione",
         "inconsistent_dates",
         "'dispensed before prescribed'",
     )
     b.add_error(
         "p_pharmacy_d2",
-        "len(_errors) = 0 AND progressivo_riga <> '99' AND (codice_prodotto IS NULL OR "
+        "progressivo_riga <> '99' AND (codice_prodotto IS NULL OR "
         "codice_prodotto NOT IN (SELECT code FROM _code_map WHERE vocabulary_id = 'AIC'))",
         "codice_prodotto",
         "unknown_code",
         "codice_prodotto",
     )
     src = (
-        f"FROM p_pharmacy_d2 d2 JOIN {d1_ok} d1 ON {_JOIN} "
+        f"FROM p_pharmacy_d2 d2 JOIN (SELECT * FROM p_pharmacy_d1 WHERE _ok) d1 ON {_JOIN} "
         "LEFT JOIN _code_map m ON m.vocabulary_id = 'AIC' AND m.code = d2.codice_prodotto "
         "LEFT JOIN _aic a ON a.aic = d2.codice_prodotto "
-        "WHERE len(d2._errors) = 0 AND d2.progressivo_riga <> '99'"
+        "WHERE d2._ok AND d2.progressivo_riga <> '99'"
     )
     qty = "coalesce(d2.quantita, 1)"
     days = f"greatest(1, CAST(round({qty} * coalesce(a.ddd_per_pack, 30)) AS INTEGER))"
@@ -79,11 +77,11 @@ def map_pharmacy(b: Batch) -> None:
     with b.step("map"):
         b.con.execute(
             "INSERT INTO _person_candidates SELECT person_id, sesso, data_nascita, NULL, NULL, "
-            "7, NULL FROM p_pharmacy_d1 WHERE len(_errors) = 0"
+            "7, NULL FROM p_pharmacy_d1 WHERE _ok"
         )
         b.con.execute(
             "INSERT INTO _provider_roles SELECT DISTINCT cf_medico_provider_id, 0, 'prescriber' "
-            "FROM p_pharmacy_d1 WHERE len(_errors) = 0 AND cf_medico_provider_id IS NOT NULL"
+            "FROM p_pharmacy_d1 WHERE _ok AND cf_medico_provider_id IS NOT NULL"
         )
     b.account("pharmacy_d1")
     b.account("pharmacy_d2", "progressivo_riga <> '99'")

@@ -19,14 +19,14 @@ def map_registry(b: Batch) -> None:
     b.flag_duplicates(t, key, per_period=True)
     b.add_error(
         t,
-        "len(_errors) = 0 AND data_fine_assistenza < data_inizio_assistenza",
+        "data_fine_assistenza < data_inizio_assistenza",
         "data_fine_assistenza",
         "inconsistent_dates",
         "'coverage ends before it starts'",
     )
     b.add_error(
         t,
-        "len(_errors) = 0 AND data_inizio_assistenza < data_nascita",
+        "data_inizio_assistenza < data_nascita",
         "data_inizio_assistenza",
         "inconsistent_dates",
         "'coverage starts before birth'",

@@ -51,20 +51,12 @@ def map_sdo(b: Batch) -> None:
     # the patient of each stay
     b.con.execute(
         "CREATE OR REPLACE TEMP TABLE _sdo_patient AS SELECT codice_istituto, numero_sdo, "
-        "_period, person_id, data_nascita FROM p_sdo_a WHERE len(_errors) = 0"
+        "_period, person_id, data_nascita FROM p_sdo_a WHERE _ok"
     )
+    b.reject_orphans(s, a, ("codice_istituto", "numero_sdo"), "no valid section A for this SDO")
     b.add_error(
         s,
-        "len(_errors) = 0 AND NOT EXISTS (SELECT 1 FROM _sdo_patient p "
-        f"WHERE p.codice_istituto = {s}.codice_istituto AND p.numero_sdo = {s}.numero_sdo "
-        f"AND p._period = {s}._period)",
-        None,
-        "orphan",
-        "'no valid section A for this SDO'",
-    )
-    b.add_error(
-        s,
-        "len(_errors) = 0 AND data_dimissione < data_ricovero",
+        "data_dimissione < data_ricovero",
         "data_dimissione",
         "inconsistent_dates",
         "'discharge before admission'",
@@ -72,7 +64,7 @@ def map_sdo(b: Batch) -> None:
     for code_col, _, _ in _diagnosis_fields():
         b.add_error(
             s,
-            f"len(_errors) = 0 AND {code_col} IS NOT NULL AND {icd9_dx(code_col)} NOT IN "
+            f"{code_col} IS NOT NULL AND {icd9_dx(code_col)} NOT IN "
             "(SELECT code FROM _code_map WHERE vocabulary_id = 'ICD9CM')",
             code_col,
             "unknown_code",
@@ -81,7 +73,7 @@ def map_sdo(b: Batch) -> None:
     for code_col, _, _ in _procedure_fields():
         b.add_error(
             s,
-            f"len(_errors) = 0 AND {code_col} IS NOT NULL AND {icd9_proc(code_col)} NOT IN "
+            f"{code_col} IS NOT NULL AND {icd9_proc(code_col)} NOT IN "
             "(SELECT code FROM _code_map WHERE vocabulary_id = 'ICD9Proc')",
             code_col,
             "unknown_code",
@@ -89,7 +81,7 @@ def map_sdo(b: Batch) -> None:
         )
     src = (
         "FROM p_sdo_b b JOIN _sdo_patient p ON p.codice_istituto = b.codice_istituto "
-        "AND p.numero_sdo = b.numero_sdo AND p._period = b._period WHERE len(b._errors) = 0"
+        "AND p.numero_sdo = b.numero_sdo AND p._period = b._period WHERE b._ok"
     )
     care_site = row_id("'HSP'", "substr(b.codice_istituto, 1, 6)")
     b.write(
@@ -209,7 +201,7 @@ def map_sdo(b: Batch) -> None:
         )
         b.con.execute(
             "INSERT INTO _person_candidates SELECT person_id, sesso, data_nascita, "
-            "comune_residenza, NULL, 5, NULL FROM p_sdo_a WHERE len(_errors) = 0"
+            "comune_residenza, NULL, 5, NULL FROM p_sdo_a WHERE _ok"
         )
     b.account("sdo_a")
     b.account("sdo_b")
