@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,40 @@ def test_no_fiscal_code_or_name_outside_the_landing_zone(tmp_path: Path, lake_ro
         text = str(pq.read_table(path).to_pylist())
         assert ROSSI not in text
         assert BIANCHI not in text
+
+
+def test_staged_records_keep_keyed_ids_and_no_identifier(
+    tmp_path: Path, lake_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past staging, mappers see person and provider ids, never codes or names."""
+    from bmb.domain.flows import FLOWS, LAYOUTS
+    from bmb.domain.flows.layout import Identifier
+    from bmb.pipeline import ingest as ingest_module
+    from bmb.pipeline.batch import Batch
+
+    seen: dict[str, tuple[list[str], str]] = {}
+
+    def watching(flow: str, mapper: Callable[[Batch], None]) -> Callable[[Batch], None]:
+        def run(b: Batch) -> None:
+            for name in FLOWS[flow]:
+                rel = b.con.sql(f"SELECT * FROM p_{name}")
+                seen[name] = (rel.columns, str(rel.fetchall()))
+            mapper(b)
+
+        return run
+
+    mappers = {f: watching(f, m) for f, m in ingest_module.MAPPERS.items()}
+    monkeypatch.setattr(ingest_module, "MAPPERS", mappers)
+    ingest(lake_root, [_flows(tmp_path)])
+    assert set(seen) == {"registry", "deaths"}
+    for name, (columns, rows) in seen.items():
+        identifiers = {f.name for f in LAYOUTS[name].fields if f.identifier is not Identifier.NONE}
+        assert identifiers, name
+        assert not identifiers & set(columns), name
+        assert "person_id" in columns
+        assert ROSSI not in rows
+        assert BIANCHI not in rows
+    assert "cf_medico_provider_id" in seen["registry"][0]
 
 
 def test_duckdb_spills_inside_the_restricted_landing_zone(

@@ -177,9 +177,15 @@ class Batch:
             carry=("_file", "_period"),
         )
         with self.step("parse"):
+            # Identifiers stop here: the staged table holds their keyed ids (and the
+            # record texts wait in Arrow for the quarantine), never the codes and names.
+            # Short of them, the table is also quicker to build (long strings are copied).
+            dropped = "".join(
+                f", {f.name}" for f in layout.fields if f.identifier is not Identifier.NONE
+            )
             self.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, len(_errors) = 0 AS _ok, "
-                f"NULL::{ERROR_TYPE} AS _check FROM (SELECT s.* EXCLUDE (_errors, text), "
+                f"NULL::{ERROR_TYPE} AS _check FROM (SELECT s.* EXCLUDE (_errors, text{dropped}), "
                 f"false AS _skip{extra_cols}, list_concat(s._errors, {id_error}) AS _errors "
                 f"FROM ({parsed}) s {joins})"
             )

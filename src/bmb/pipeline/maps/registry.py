@@ -15,7 +15,7 @@ from bmb.pipeline.maps.common import ok
 
 def map_registry(b: Batch) -> None:
     t = "p_registry"
-    key = ("codice_fiscale", "data_inizio_assistenza")
+    key = ("person_id", "data_inizio_assistenza")  # the fiscal code stopped at staging
     b.flag_duplicates(t, key, per_period=True)
     b.add_error(
         t,
