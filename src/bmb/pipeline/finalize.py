@@ -11,11 +11,16 @@ then hospital and ED records, then the registry.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bmb.domain import concepts as std
 from bmb.domain.errors import BmbError
 from bmb.lake.store import all_tables
 from bmb.lake.views import files_select
 from bmb.pipeline.batch import Batch
+
+if TYPE_CHECKING:
+    import duckdb
 
 PERSON_COLUMNS = {
     "person_id": "c.person_id",
@@ -69,15 +74,32 @@ def finalize(b: Batch, coverage_end: str) -> None:
     _care_sites(b)
 
 
-def _person_keys(b: Batch) -> None:
-    clash = b.con.execute(
-        "SELECT count(*) FROM (SELECT person_id FROM (SELECT DISTINCT person_id, pseudonym "
-        "FROM (SELECT person_id, pseudonym FROM _person_keys UNION ALL "
-        "SELECT person_id, pseudonym FROM _known_keys)) GROUP BY 1 HAVING count(*) > 1)"
+def new_person_keys(con: duckdb.DuckDBPyConnection) -> int:
+    """Keep the batch's identities the lake does not know yet (``_new_person_keys``); count clashes.
+
+    A clash is one ``person_id`` for two different pseudonyms: two identifiers whose
+    63-bit ids collide, within the batch or with one already known. Only the new keys
+    and the batch's keys of known persons are compared, not the whole known set again
+    (that cost 0.17 s a batch on the whole region).
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _new_person_keys AS SELECT DISTINCT person_id, id_kind, "
+        "pseudonym FROM _person_keys WHERE person_id NOT IN (SELECT person_id FROM _known_keys)"
+    )
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM (SELECT person_id FROM _new_person_keys GROUP BY 1 "
+        "HAVING count(DISTINCT pseudonym) > 1)) + (SELECT count(DISTINCT p.person_id) "
+        "FROM _person_keys p JOIN _known_keys k ON k.person_id = p.person_id "
+        "WHERE k.pseudonym <> p.pseudonym)"
     ).fetchone()
-    if clash and clash[0]:
+    return int(row[0]) if row else 0
+
+
+def _person_keys(b: Batch) -> None:
+    clashes = new_person_keys(b.con)
+    if clashes:
         raise BmbError(
-            f"{clash[0]} person_id collision(s): two different identifiers share a 63-bit id",
+            f"{clashes} person_id collision(s): two different identifiers share a 63-bit id",
             hint="stop and report: the pseudonymization scheme needs a wider id",
         )
     b.write(
@@ -88,8 +110,7 @@ def _person_keys(b: Batch) -> None:
             "pseudonym": "k.pseudonym",
             "first_batch_id": f"'{b.batch_id}'",
         },
-        "FROM (SELECT DISTINCT * FROM _person_keys) k "
-        "WHERE k.person_id NOT IN (SELECT person_id FROM _known_keys)",
+        "FROM _new_person_keys k",
     )
 
 

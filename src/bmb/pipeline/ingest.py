@@ -352,10 +352,7 @@ def _finish(b: Batch, started: datetime, flow: str, period: str, coverage_end: s
     t_commit = time.perf_counter()
     snap = b.lake.commit(record, b.writes)
     timings = {**record.timings, "commit": time.perf_counter() - t_commit}
-    b.con.execute(
-        "INSERT INTO _known_keys SELECT DISTINCT person_id, pseudonym FROM _person_keys "
-        "WHERE person_id NOT IN (SELECT person_id FROM _known_keys)"
-    )
+    b.con.execute("INSERT INTO _known_keys SELECT person_id, pseudonym FROM _new_person_keys")
     seconds = (datetime.now(UTC) - started).total_seconds()
     return BatchSummary(
         flow=flow,
