@@ -115,21 +115,15 @@ def _person_keys(b: Batch) -> None:
 
 
 def _persons(b: Batch) -> None:
-    best = (
-        "(SELECT person_id, arg_min(sex, priority) FILTER (sex IS NOT NULL) AS sex, "
-        "arg_min(birth_date, priority) FILTER (birth_date IS NOT NULL) AS birth_date, "
-        "arg_min(comune, priority) FILTER (comune IS NOT NULL) AS comune, "
-        "arg_min(gp, priority) FILTER (gp IS NOT NULL) AS gp, min(priority) AS priority "
-        "FROM (SELECT * FROM _person_candidates ORDER BY person_id, priority, as_of DESC) "
-        "GROUP BY person_id)"
-    )
     has_registry = b.con.execute(
         "SELECT count(*) FROM _person_candidates WHERE priority = 1"
     ).fetchone()
     if has_registry and has_registry[0]:
         current = _current(b, "cdm.person")
         cols = ", ".join(f"{expr} AS {name}" for name, expr in PERSON_COLUMNS.items())
-        b.con.execute(f"CREATE OR REPLACE TEMP TABLE _best AS SELECT * FROM {best}")
+        b.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _best AS SELECT * FROM {_best('_person_candidates')}"
+        )
         keep = f"SELECT * FROM {current} p WHERE p.person_id NOT IN (SELECT person_id FROM _best)"
         fresh = f"SELECT {cols} FROM _best c"
         names = ", ".join(PERSON_COLUMNS)
@@ -140,15 +134,29 @@ def _persons(b: Batch) -> None:
         )
         b.con.execute("INSERT INTO _known_persons SELECT person_id FROM _best")
     else:
-        b.write(
-            "cdm.person",
-            PERSON_COLUMNS,
-            f"FROM {best} c WHERE c.person_id NOT IN (SELECT person_id FROM _known_persons)",
-        )
+        # Only persons the lake does not know yet are added: their candidates are set
+        # apart first (a pharmacy month proposes 3 million, almost all known).
         b.con.execute(
-            "INSERT INTO _known_persons SELECT DISTINCT person_id FROM _person_candidates "
-            "WHERE person_id NOT IN (SELECT person_id FROM _known_persons)"
+            "CREATE OR REPLACE TEMP TABLE _unknown_candidates AS SELECT * FROM "
+            "_person_candidates WHERE person_id NOT IN (SELECT person_id FROM _known_persons)"
         )
+        b.write("cdm.person", PERSON_COLUMNS, f"FROM {_best('_unknown_candidates')} c")
+        b.con.execute(
+            "INSERT INTO _known_persons SELECT DISTINCT person_id FROM _unknown_candidates"
+        )
+        b.con.execute("DROP TABLE _unknown_candidates")
+
+
+def _best(candidates: str) -> str:
+    """Per person, the best proposal of each attribute (lowest priority, then latest)."""
+    return (
+        "(SELECT person_id, arg_min(sex, priority) FILTER (sex IS NOT NULL) AS sex, "
+        "arg_min(birth_date, priority) FILTER (birth_date IS NOT NULL) AS birth_date, "
+        "arg_min(comune, priority) FILTER (comune IS NOT NULL) AS comune, "
+        "arg_min(gp, priority) FILTER (gp IS NOT NULL) AS gp, min(priority) AS priority "
+        f"FROM (SELECT * FROM {candidates} ORDER BY person_id, priority, as_of DESC) "
+        "GROUP BY person_id)"
+    )
 
 
 def _periods(b: Batch, coverage_end: str) -> None:
