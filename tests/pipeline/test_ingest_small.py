@@ -238,3 +238,52 @@ def test_a_resent_exemption_replaces_its_row_and_a_new_one_adds_one(
             f"WHERE observation_source_value = '{code}'"
         ).to_pylist()
     assert sorted(r["q"] for r in rows) == ["until 2024-12-31", "until open", "until open"]
+
+
+def test_an_outpatient_visit_keeps_its_first_lines_doctor(tmp_path: Path, lake_root: Path) -> None:
+    """Two lines of one visit naming different doctors: the visit's is line 01's, every run."""
+    from bmb.pipeline.pseudonymize import provider_ids
+
+    first = fiscal_code("Neri", "Ugo", "M", "1970-02-02")
+    second = fiscal_code("Blu", "Eva", "F", "1975-03-03")
+    code = vocab.outpatient_services()[0].code
+    d = tmp_path / "flows"
+    d.mkdir()
+    key = {"regione": "070", "zona": "101", "struttura_accettante": "070001"}
+    c1, c2 = [], []
+    for line, doctor in (("02", second), ("01", first), ("03", second)):
+        c1.append(
+            {
+                **key,
+                "struttura_erogante": "070001",
+                "tipo_prescrittore": "A",
+                "cf_medico_erogatore": doctor,
+                "sesso": "M",
+                "data_nascita": "03041950",
+                "codice_fiscale": ROSSI,
+                "numero_ricetta": "R1",
+                "progressivo_riga": line,
+                "posizione_contabile": "1",
+                "onere": "1",
+                "id_record": f"ID{line}",
+            }
+        )
+        c2.append(
+            {
+                **key,
+                "numero_ricetta": "R1",
+                "progressivo_riga": line,
+                "data_erogazione": "05032024",
+                "modalita_accesso": "10",
+                "codice_prestazione": code,
+                "quantita": "1",
+            }
+        )
+    write(d, "outpatient_c1", "202403", c1)
+    write(d, "outpatient_c2", "202403", c2)
+    report = ingest(lake_root, [d])
+    assert report.records_quarantined == 0
+    doctor_id = provider_ids(Lake.open(lake_root).key(), [first])["provider_id"][0].as_py()
+    with open_lake(lake_root) as e:
+        visits = e.query("SELECT provider_id FROM visit_occurrence").to_pylist()
+    assert visits == [{"provider_id": doctor_id}]

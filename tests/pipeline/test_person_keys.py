@@ -35,3 +35,30 @@ def test_two_new_identifiers_on_one_id_are_a_clash(con: duckdb.DuckDBPyConnectio
         "INSERT INTO _person_keys VALUES (4, 'CF', 'dd'), (4, 'ENI', 'ee'), (5, 'CF', 'ff')"
     )
     assert new_person_keys(con) == 1
+
+
+def test_the_best_proposal_is_the_same_whatever_the_order() -> None:
+    """Lowest priority wins, then the latest; a tie goes to the smallest value."""
+    from bmb.pipeline.finalize import best_proposals
+
+    rows = [
+        (1, "2", "1950-01-01", None, None, 7, "2024-01-01"),
+        (1, "1", "1950-01-01", None, None, 7, "2024-01-01"),  # tie with the row above
+        (2, "2", "1960-01-01", "010025", None, 7, "2024-01-01"),
+        (2, "1", "1961-01-01", None, None, 1, "2023-01-01"),  # registry beats pharmacy
+        (3, "2", None, "010001", None, 5, "2023-01-01"),
+        (3, "1", None, "010002", None, 5, "2024-06-01"),  # later wins at equal priority
+    ]
+    for order in (rows, rows[::-1]):
+        c = duckdb.connect()
+        c.execute(f"CREATE TEMP TABLE cand ({WORK_TABLES['_person_candidates']})")
+        c.executemany("INSERT INTO cand VALUES (?, ?, ?, ?, ?, ?, ?)", order)
+        got = c.execute(
+            f"SELECT person_id, sex, CAST(birth_date AS VARCHAR), comune, priority "
+            f"FROM {best_proposals('cand')} ORDER BY 1"
+        ).fetchall()
+        assert got == [
+            (1, "1", "1950-01-01", None, 7),
+            (2, "1", "1961-01-01", "010025", 1),
+            (3, "1", None, "010002", 5),
+        ]

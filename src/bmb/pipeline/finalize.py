@@ -121,9 +121,8 @@ def _persons(b: Batch) -> None:
     if has_registry and has_registry[0]:
         current = _current(b, "cdm.person")
         cols = ", ".join(f"{expr} AS {name}" for name, expr in PERSON_COLUMNS.items())
-        b.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _best AS SELECT * FROM {_best('_person_candidates')}"
-        )
+        best = best_proposals("_person_candidates")
+        b.con.execute(f"CREATE OR REPLACE TEMP TABLE _best AS SELECT * FROM {best}")
         keep = f"SELECT * FROM {current} p WHERE p.person_id NOT IN (SELECT person_id FROM _best)"
         fresh = f"SELECT {cols} FROM _best c"
         names = ", ".join(PERSON_COLUMNS)
@@ -140,21 +139,31 @@ def _persons(b: Batch) -> None:
             "CREATE OR REPLACE TEMP TABLE _unknown_candidates AS SELECT * FROM "
             "_person_candidates WHERE person_id NOT IN (SELECT person_id FROM _known_persons)"
         )
-        b.write("cdm.person", PERSON_COLUMNS, f"FROM {_best('_unknown_candidates')} c")
+        b.write("cdm.person", PERSON_COLUMNS, f"FROM {best_proposals('_unknown_candidates')} c")
         b.con.execute(
             "INSERT INTO _known_persons SELECT DISTINCT person_id FROM _unknown_candidates"
         )
         b.con.execute("DROP TABLE _unknown_candidates")
 
 
-def _best(candidates: str) -> str:
-    """Per person, the best proposal of each attribute (lowest priority, then latest)."""
+def best_proposals(candidates: str) -> str:
+    """Per person, the best proposal of each attribute: lowest priority, then latest.
+
+    Ties (two proposals of one priority and date that disagree) go to the smallest
+    value, so that a re-run gives the same person whatever order DuckDB's threads
+    meet the proposals in.
+    """
+
+    def pick(col: str) -> str:
+        rank = (
+            "{'p': priority, 'a': coalesce(date_diff('day', as_of, DATE '9999-12-31'), "
+            f"2147483647), 'v': CAST({col} AS VARCHAR)}}"
+        )
+        return f"arg_min({col}, {rank}) FILTER ({col} IS NOT NULL) AS {col}"
+
+    picks = ", ".join(pick(c) for c in ("sex", "birth_date", "comune", "gp"))
     return (
-        "(SELECT person_id, arg_min(sex, priority) FILTER (sex IS NOT NULL) AS sex, "
-        "arg_min(birth_date, priority) FILTER (birth_date IS NOT NULL) AS birth_date, "
-        "arg_min(comune, priority) FILTER (comune IS NOT NULL) AS comune, "
-        "arg_min(gp, priority) FILTER (gp IS NOT NULL) AS gp, min(priority) AS priority "
-        f"FROM (SELECT * FROM {candidates} ORDER BY person_id, priority, as_of DESC) "
+        f"(SELECT person_id, {picks}, min(priority) AS priority FROM {candidates} "
         "GROUP BY person_id)"
     )
 

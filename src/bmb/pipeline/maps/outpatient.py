@@ -62,7 +62,8 @@ def map_outpatient(b: Batch) -> None:
             f"{line_id} AS line_id, {VISIT_ID} AS visit_id, c1.person_id, "
             "c1.cf_prescrittore_provider_id, c1.cf_medico_erogatore_provider_id, "
             f"c1.struttura_erogante, {CARE_SITE} AS care_site_id, "
-            "c2.data_erogazione, c2.quantita, c2.codice_prestazione, m.concept_id, "
+            "c2.progressivo_riga AS line, c2.data_erogazione, c2.quantita, "
+            "c2.codice_prestazione, m.concept_id, "
             "m.source_concept_id, m.domain_id "
             f"FROM p_outpatient_c2 c2 JOIN (SELECT * FROM p_outpatient_c1 WHERE _ok) c1 ON {_JOIN} "
             "LEFT JOIN _code_map m ON m.vocabulary_id = 'IT_CATALOGUE' "
@@ -81,9 +82,11 @@ def map_outpatient(b: Batch) -> None:
             "care_site_id": "v.care_site_id",
             "visit_source_value": "'Flusso C'",
         },
-        "FROM (SELECT visit_id, any_value(person_id) AS person_id, "
-        "any_value(data_erogazione) AS d, any_value(cf_medico_erogatore_provider_id) "
-        "AS provider_id, any_value(care_site_id) AS care_site_id FROM _fc GROUP BY 1) v",
+        # A visit's lines may name different doctors: the first line's are kept.
+        "FROM (SELECT visit_id, arg_min(person_id, line) AS person_id, "
+        "arg_min(data_erogazione, line) AS d, "
+        "arg_min(cf_medico_erogatore_provider_id, line) AS provider_id, "
+        "arg_min(care_site_id, line) AS care_site_id FROM _fc GROUP BY 1) v",
     )
     common = {
         "person_id": "c.person_id",
