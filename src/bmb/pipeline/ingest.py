@@ -248,18 +248,22 @@ def ingest(
                 land_wait = time.perf_counter() - t_wait
                 if i + 1 < len(units):
                     ahead.append(lander.submit(_land_unit, lake, units[i + 1][2]))
-                fresh = [landed[f.path] for f in unit if landed[f.path].sha256 not in landed_before]
-                report.skipped += [
-                    str(f.path) for f in unit if landed[f.path].sha256 in landed_before
-                ]
-                if not fresh:
-                    progress.advance("ingest", sum(f.path.stat().st_size for f in unit))
-                    continue
-                summary = _run_batch(
-                    con, lake, key, flow, period, fresh, land_wait, coverage_end, compiled_cutter
-                )
-                report.batches.append(summary)
-                landed_before |= {lf.sha256 for lf in fresh}
+                fresh = [lf for lf in landed.values() if lf.sha256 not in landed_before]
+                report.skipped += [str(p) for p, lf in landed.items() if lf.sha256 in landed_before]
+                if fresh:
+                    summary = _run_batch(
+                        con,
+                        lake,
+                        key,
+                        flow,
+                        period,
+                        fresh,
+                        land_wait,
+                        coverage_end,
+                        compiled_cutter,
+                    )
+                    report.batches.append(summary)
+                    landed_before |= {lf.sha256 for lf in fresh}
                 progress.advance("ingest", sum(f.path.stat().st_size for f in unit))
         fhir_units = fhir.group_fhir(fhir_files, batch_bytes)
         if fhir_units:

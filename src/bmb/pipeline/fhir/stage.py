@@ -24,7 +24,7 @@ import json
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bmb.pipeline.batch import ERROR_TYPE, Batch, FileAccount
+from bmb.pipeline.batch import CHECK_COLUMNS, Batch, FileAccount
 from bmb.pipeline.fhir.bundles import stage_json_files
 from bmb.pipeline.landing import FhirFile, LandedFile
 from bmb.sources.fhir.omop import MAPPED_TYPES
@@ -81,7 +81,7 @@ def stage_fhir(b: Batch, landed: list[LandedFile]) -> None:
         head = "TRY(json_extract_string(text, ['$.resourceType', '$.id', '$.meta.lastUpdated']))"
         uuid = "CASE WHEN full_url LIKE 'urn:uuid:%' THEN lower(substr(full_url, 10)) END"
         b.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT "
+            f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT *, {CHECK_COLUMNS} FROM (SELECT "
             "CAST(row_number() OVER (ORDER BY _seq, line_number) AS BIGINT) AS _record, "
             "_file, line_number, text, h[1] AS rtype, coalesce(h[2], uuid) AS fhir_id, "
             "h[3] AS last_updated, coalesce(h[2], uuid, _sha || ':' || line_number) AS _key, "
@@ -92,10 +92,9 @@ def stage_fhir(b: Batch, landed: list[LandedFile]) -> None:
             "'detail': NULL::VARCHAR}] "
             "WHEN h[1] IS NULL THEN [{'field': 'resourceType', 'reason': 'not_a_resource', "
             "'detail': 'JSON without a resourceType'}] "
-            "ELSE [] END AS _errors, false AS _skip, NULL::VARCHAR AS _control, "
-            f"pre_reason IS NULL AND h[1] IS NOT NULL AS _ok, NULL::{ERROR_TYPE} AS _check "
+            "ELSE [] END AS _errors, false AS _skip, NULL::VARCHAR AS _control "
             f"FROM (SELECT *, CASE WHEN pre_reason IS NULL THEN {head} END AS h, {uuid} AS uuid "
-            f"FROM {STAGE})"
+            f"FROM {STAGE}))"
         )
         b.con.execute(f"DROP TABLE {STAGE}")
         # A Bundle's urn:uuid names one resource wherever it is referenced from.

@@ -9,11 +9,11 @@ any other a procedure.
 from __future__ import annotations
 
 from bmb.domain import concepts as std
-from bmb.pipeline.batch import Batch
+from bmb.pipeline.batch import Batch, same_key
 from bmb.pipeline.maps.common import row_id
 
 KEY = ("regione", "zona", "struttura_accettante", "numero_ricetta", "progressivo_riga")
-_JOIN = " AND ".join(f"c1.{k} = c2.{k}" for k in (*KEY, "_period"))
+_JOIN = same_key("c1", "c2", KEY)
 VISIT_ID = row_id(
     "'FC'",
     "c2.regione",
@@ -23,6 +23,14 @@ VISIT_ID = row_id(
     "c2.data_erogazione",
 )
 
+LINE_ID = row_id(
+    "'FCL'",
+    "c2.regione",
+    "c2.zona",
+    "c2.struttura_accettante",
+    "c2.numero_ricetta",
+    "c2.progressivo_riga",
+)
 CARE_SITE = row_id("'STS'", "c1.struttura_erogante")
 
 
@@ -45,21 +53,13 @@ def map_outpatient(b: Batch) -> None:
         "inconsistent_dates",
         "'service before prescription'",
     )
-    line_id = row_id(
-        "'FCL'",
-        "c2.regione",
-        "c2.zona",
-        "c2.struttura_accettante",
-        "c2.numero_ricetta",
-        "c2.progressivo_riga",
-    )
     # The good lines joined to their prescription once, with their ids: the visits,
     # procedures, measurements and care sites all read it (joining four times on the
     # six key columns was half of the flow's mapping time).
     with b.step("map"):
         b.con.execute(
             "CREATE OR REPLACE TEMP TABLE _fc AS SELECT "
-            f"{line_id} AS line_id, {VISIT_ID} AS visit_id, c1.person_id, "
+            f"{LINE_ID} AS line_id, {VISIT_ID} AS visit_id, c1.person_id, "
             "c1.cf_prescrittore_provider_id, c1.cf_medico_erogatore_provider_id, "
             f"c1.struttura_erogante, {CARE_SITE} AS care_site_id, "
             "c2.progressivo_riga AS line, c2.data_erogazione, c2.quantita, "

@@ -9,11 +9,11 @@ packs times the defined daily doses per pack from the AIC table BMB ships.
 from __future__ import annotations
 
 from bmb.domain import concepts as std
-from bmb.pipeline.batch import Batch
+from bmb.pipeline.batch import Batch, same_key
 from bmb.pipeline.maps.common import row_id
 
 KEY = ("regione", "asl", "farmacia", "numero_ricetta", "progressivo_riga")
-_JOIN = " AND ".join(f"d1.{k} = d2.{k}" for k in (*KEY, "_period"))
+_JOIN = same_key("d1", "d2", KEY)
 
 
 def map_pharmacy(b: Batch) -> None:

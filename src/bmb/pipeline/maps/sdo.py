@@ -9,7 +9,7 @@ patient is) even when its stay is rejected.
 from __future__ import annotations
 
 from bmb.domain import concepts as std
-from bmb.pipeline.batch import Batch
+from bmb.pipeline.batch import Batch, same_key
 from bmb.pipeline.maps.common import icd9_dx, icd9_proc, row_id
 
 VISIT_ID = row_id("'SDO'", "b.codice_istituto", "b.numero_sdo")
@@ -44,16 +44,20 @@ def _procedure_fields() -> list[tuple[str, str, str]]:
     return out
 
 
+#: An SDO's key: the hospital and its discharge number (sections A and B share it).
+KEY = ("codice_istituto", "numero_sdo")
+
+
 def map_sdo(b: Batch) -> None:
     a, s = "p_sdo_a", "p_sdo_b"
-    b.flag_duplicates(a, ("codice_istituto", "numero_sdo"))
-    b.flag_duplicates(s, ("codice_istituto", "numero_sdo"))
+    b.flag_duplicates(a, KEY)
+    b.flag_duplicates(s, KEY)
     # the patient of each stay
     b.con.execute(
         "CREATE OR REPLACE TEMP TABLE _sdo_patient AS SELECT codice_istituto, numero_sdo, "
         "_period, person_id, data_nascita FROM p_sdo_a WHERE _ok"
     )
-    b.reject_orphans(s, a, ("codice_istituto", "numero_sdo"), "no valid section A for this SDO")
+    b.reject_orphans(s, a, KEY, "no valid section A for this SDO")
     b.add_error(
         s,
         "data_dimissione < data_ricovero",
@@ -79,10 +83,7 @@ def map_sdo(b: Batch) -> None:
             "unknown_code",
             code_col,
         )
-    src = (
-        "FROM p_sdo_b b JOIN _sdo_patient p ON p.codice_istituto = b.codice_istituto "
-        "AND p.numero_sdo = b.numero_sdo AND p._period = b._period WHERE b._ok"
-    )
+    src = f"FROM p_sdo_b b JOIN _sdo_patient p ON {same_key('p', 'b', KEY)} WHERE b._ok"
     care_site = row_id("'HSP'", "substr(b.codice_istituto, 1, 6)")
     b.write(
         "cdm.visit_occurrence",

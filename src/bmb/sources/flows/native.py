@@ -300,7 +300,8 @@ def read_fixed(data: bytes, layout: Layout, *, threads: int | None = None) -> Fi
     if lib is None:
         raise RuntimeError(f"the compiled cutter {LIBRARY} is not built")
     schema = _schema(layout)
-    pieces = _chunks(data, threads or os.cpu_count() or 1)
+    threads = threads or os.cpu_count() or 1
+    pieces = _chunks(data, threads)
     if not pieces:
         return FixedRecords(schema.empty_table(), ())
     # The latest date SQL accepts is current_date + 366 days; staying a day inside it
@@ -320,7 +321,7 @@ def read_fixed(data: bytes, layout: Layout, *, threads: int | None = None) -> Fi
         start, end, first, lines = job
         return _cut_chunk(lib, plan, view, start, end, first, lines, max_day)
 
-    with ThreadPoolExecutor(max_workers=min(len(jobs), threads or os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=min(len(jobs), threads)) as pool:
         results = list(pool.map(cut, jobs))
     tables = [pa.Table.from_arrays(arrays, schema=schema) for arrays, _ in results]
     exotic = np.concatenate([x for _, x in results])
